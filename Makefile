@@ -1,0 +1,33 @@
+# The two commands of the README:
+#   make book   build the website into _build/html
+#   make test   run every test: the unit tests and every notebook (quick mode by default)
+# Both create the virtual environment .venv on first use.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test unit notebooks clean
+
+$(STAMP): requirements.txt constraints.txt pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -r requirements.txt -c constraints.txt
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . --warningiserror --keep-going
+
+# BOOK_QUICK=0 make test re-executes the notebooks with their full budgets.
+test: $(STAMP)
+	BOOK_QUICK=$${BOOK_QUICK:-1} $(BIN)/python -m pytest --nbval
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest tests
+
+# Re-execute notebooks in full mode and store their outputs: make notebooks [NB=notebooks/01_x.ipynb]
+notebooks: $(STAMP)
+	$(BIN)/python tools/run_notebooks.py $(NB)
+
+clean:
+	rm -rf _build

@@ -1,0 +1,53 @@
+"""helpers: the small library behind the CNN course book.
+
+One module per concern, each short enough to read in a sitting:
+
+* ``helpers.device``  — pick CUDA/MPS/CPU, move things, seed everything
+* ``helpers.data``    — Fashion-MNIST, MNIST, CIFAR-10 as tensors; mini-batches
+* ``helpers.ops``     — from-scratch cross-correlation, pooling, shape formula
+* ``helpers.models``  — LeNet-5, VGG, ResNet-18, init, layer summary, parameter count
+* ``helpers.train``   — the one training loop, ``evaluate``
+* ``helpers.plot``    — images, kernels, feature maps, curves, the sliding window
+* ``helpers.runmode`` — full runs for the book, quick runs for CI (``BOOK_QUICK=1``)
+
+Use it as ``import helpers as hp``; everything below is also reachable as ``hp.<name>``.
+"""
+from .data import (
+    DatasetNotFoundError,
+    batches,
+    cache_dir,
+    class_names,
+    data_root,
+    load_data,
+    read_idx,
+    resize_images,
+    to_one_hot,
+)
+from .device import device_name, get_device, seed_everything, to_device
+from .models import (
+    Residual,
+    count_parameters,
+    init_xavier,
+    layer_summary,
+    lenet5,
+    resnet18,
+    resnet_block,
+    vgg,
+    vgg_block,
+)
+from .ops import (
+    apply_conv2d,
+    conv_matrix,
+    conv_output_shape,
+    conv_output_size,
+    corr2d,
+    corr2d_multi_in,
+    corr2d_multi_in_out,
+    corr2d_multi_in_out_1x1,
+    pool2d,
+)
+from .plot import plot_history, show_feature_maps, show_images, show_kernels, show_sliding_window
+from .runmode import budget, is_quick
+from .train import History, accuracy, evaluate, train
+
+__version__ = "0.1.0"

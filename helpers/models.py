@@ -1,0 +1,202 @@
+"""The textbook's networks (LeNet-5, VGG, ResNet-18), built with explicit sizes.
+
+Each constructor returns a plain ``nn.Sequential`` whose top-level children are
+the rows of the textbook's ``layer_summary`` table, so ``layer_summary(model,
+shape)`` prints the same table. Sizes are computed with the shape formula from
+``helpers.ops`` instead of ``Lazy`` layers, so parameters exist (and can be
+counted) before the first forward pass.
+"""
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Sequence
+
+import torch
+from torch import nn
+
+from .ops import conv_output_size
+
+__all__ = [
+    "lenet5",
+    "vgg_block",
+    "vgg",
+    "Residual",
+    "resnet_block",
+    "resnet18",
+    "init_xavier",
+    "layer_summary",
+    "count_parameters",
+]
+
+
+def _positive(**values: int) -> None:
+    for name, value in values.items():
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+
+
+def lenet5(
+    in_channels: int = 1, num_classes: int = 10, image_size: int = 28, padding: int = 2, modern: bool = False
+) -> nn.Sequential:
+    """LeNet-5 for in_channels×image_size×image_size inputs → num_classes logits.
+
+    ``modern=False``: the 1998 recipe used by the textbook (sigmoid, average pooling).
+    ``modern=True``: ReLU and max pooling, as in the lab. With the defaults
+    (28×28, padding 2) the flattened features are 16×5×5 = 400; the lab's
+    CIFAR-10 version is ``lenet5(3, image_size=32, padding=0, modern=True)``.
+    """
+    _positive(in_channels=in_channels, num_classes=num_classes, image_size=image_size)
+    act, pool = (nn.ReLU, nn.MaxPool2d) if modern else (nn.Sigmoid, nn.AvgPool2d)
+    size = conv_output_size(image_size, 5, padding)  # conv 1
+    size = conv_output_size(size, 2, 0, 2)  # pool 1
+    size = conv_output_size(size, 5)  # conv 2
+    size = conv_output_size(size, 2, 0, 2)  # pool 2
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 6, kernel_size=5, padding=padding), act(),
+        pool(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5), act(),
+        pool(kernel_size=2, stride=2),
+        nn.Flatten(),
+        nn.Linear(16 * size * size, 120), act(),
+        nn.Linear(120, 84), act(),
+        nn.Linear(84, num_classes),
+    )  # fmt: skip
+
+
+def vgg_block(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
+    """``num_convs`` × (3×3 conv, padding 1, ReLU), then 2×2 max pooling: C_in×H×W → C_out×H/2×W/2."""
+    _positive(num_convs=num_convs, in_channels=in_channels, out_channels=out_channels)
+    layers: list[nn.Module] = []
+    for i in range(num_convs):
+        layers += [nn.Conv2d(in_channels if i == 0 else out_channels, out_channels, kernel_size=3, padding=1), nn.ReLU()]
+    layers.append(nn.MaxPool2d(kernel_size=2, stride=2))
+    return nn.Sequential(*layers)
+
+
+def vgg(
+    arch: Sequence[tuple[int, int]],
+    in_channels: int = 1,
+    num_classes: int = 10,
+    image_size: int = 224,
+    hidden: int = 4096,
+    dropout: float = 0.5,
+) -> nn.Sequential:
+    """VGG from an architecture tuple of (num_convs, out_channels) blocks.
+
+    VGG-11 is ``arch=((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))``; on a
+    1×224×224 input its five blocks leave 512×7×7 = 25,088 features for the
+    two ``hidden``-wide dense layers with dropout.
+    """
+    if not arch:
+        raise ValueError("arch must list at least one (num_convs, out_channels) block")
+    blocks, channels, size = [], in_channels, image_size
+    for num_convs, out_channels in arch:
+        blocks.append(vgg_block(num_convs, channels, out_channels))
+        channels, size = out_channels, conv_output_size(size, 2, 0, 2)
+    return nn.Sequential(
+        *blocks, nn.Flatten(),
+        nn.Linear(channels * size * size, hidden), nn.ReLU(), nn.Dropout(dropout),
+        nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
+        nn.Linear(hidden, num_classes),
+    )  # fmt: skip
+
+
+class Residual(nn.Module):
+    """The ResNet residual block: C_in×H×W → C_out×(H/stride)×(W/stride).
+
+    Two 3×3 convolutions with batch norm; the input is added back before the
+    last ReLU. When the shape changes (``use_1x1conv``) a 1×1 convolution with
+    the same stride reshapes the shortcut so the sum is defined.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, use_1x1conv: bool = False, stride: int = 1):
+        super().__init__()
+        _positive(in_channels=in_channels, out_channels=out_channels, stride=stride)
+        if not use_1x1conv and (in_channels != out_channels or stride != 1):
+            raise ValueError("a shortcut without a 1×1 conv needs in_channels == out_channels and stride 1")
+        self.conv1 = nn.Conv2d(in_channels, out_channels, kernel_size=3, padding=1, stride=stride)
+        self.conv2 = nn.Conv2d(out_channels, out_channels, kernel_size=3, padding=1)
+        self.conv3 = nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride) if use_1x1conv else None
+        self.bn1 = nn.BatchNorm2d(out_channels)
+        self.bn2 = nn.BatchNorm2d(out_channels)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        Y = torch.relu(self.bn1(self.conv1(X)))
+        Y = self.bn2(self.conv2(Y))
+        shortcut = self.conv3(X) if self.conv3 is not None else X
+        return torch.relu(Y + shortcut)
+
+
+def resnet_block(in_channels: int, out_channels: int, num_residuals: int, first_block: bool = False) -> nn.Sequential:
+    """``num_residuals`` residual blocks; unless ``first_block``, the first one halves H and W."""
+    _positive(num_residuals=num_residuals)
+    blocks = []
+    for i in range(num_residuals):
+        if i == 0 and not first_block:
+            blocks.append(Residual(in_channels, out_channels, use_1x1conv=True, stride=2))
+        else:
+            blocks.append(Residual(in_channels if i == 0 else out_channels, out_channels))
+    return nn.Sequential(*blocks)
+
+
+def resnet18(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
+    """ResNet-18: stem (7×7 conv stride 2, BN, ReLU, 3×3 max pool stride 2), four stages
+    of two residual blocks (64, 128, 256, 512 channels), global average pooling, a linear layer.
+
+    Any H×W works (the pooling is adaptive); on 1×96×96 the stages give 64×24×24,
+    64×24×24, 128×12×12, 256×6×6, 512×3×3.
+    """
+    _positive(in_channels=in_channels, num_classes=num_classes)
+    stem = nn.Sequential(
+        nn.Conv2d(in_channels, 64, kernel_size=7, stride=2, padding=3),
+        nn.BatchNorm2d(64), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2, padding=1),
+    )  # fmt: skip
+    stages, channels = OrderedDict(b1=stem), 64
+    for i, out_channels in enumerate((64, 128, 256, 512)):
+        stages[f"b{i + 2}"] = resnet_block(channels, out_channels, 2, first_block=(i == 0))
+        channels = out_channels
+    stages["last"] = nn.Sequential(nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(channels, num_classes))
+    return nn.Sequential(stages)
+
+
+def init_xavier(module: nn.Module) -> None:
+    """Xavier-uniform weights for every ``nn.Linear``/``nn.Conv2d`` (use ``model.apply(init_xavier)``).
+
+    This is the textbook's ``init_cnn``; biases keep PyTorch's default.
+    """
+    if isinstance(module, (nn.Linear, nn.Conv2d)):
+        nn.init.xavier_uniform_(module.weight)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of scalar parameters in ``model`` (only those with ``requires_grad`` by default)."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+@torch.no_grad()
+def layer_summary(model: nn.Module, input_shape: Sequence[int], show: bool = True) -> list[tuple[str, tuple[int, ...]]]:
+    """Push a random input of ``input_shape`` (e.g. (1, 1, 28, 28)) through each top-level child.
+
+    Returns ``[(layer class name, output shape), ...]`` and, with ``show``, prints
+    a table with each layer's output shape and parameter count. The model runs in
+    eval mode (batch-norm statistics are left untouched) and its mode is restored.
+    """
+    if len(input_shape) < 2 or any(not isinstance(d, int) or d < 1 for d in input_shape):
+        raise ValueError(f"input_shape must be positive ints like (1, 1, 28, 28), got {tuple(input_shape)!r}")
+    first = next(model.parameters(), None)
+    X = torch.randn(*input_shape, device=first.device if first is not None else "cpu")
+    rows, was_training = [], model.training
+    model.eval()
+    try:
+        for layer in model.children():
+            X = layer(X)
+            rows.append((layer.__class__.__name__, tuple(X.shape), count_parameters(layer, trainable_only=False)))
+    finally:
+        model.train(was_training)
+    if show:
+        print(f"{'layer':<12} {'output shape':<22} {'parameters':>12}")
+        for name, shape, params in rows:
+            print(f"{name:<12} {str(list(shape)):<22} {params:>12,}")
+        print(f"{'total':<12} {'':<22} {count_parameters(model, trainable_only=False):>12,}")
+    return [(name, shape) for name, shape, _ in rows]

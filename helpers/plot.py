@@ -1,0 +1,157 @@
+"""Pictures: image grids, kernels and feature maps, training curves, the sliding window.
+
+Every function draws one new figure and returns nothing: in a notebook the figure
+is shown once, when the cell ends; elsewhere use ``plt.gcf()`` to get it, e.g. to save it.
+(Returning the figure would show it twice in Jupyter, and a trailing ``;`` does not
+help under ``pytest --nbval``, which runs cells without storing history.)
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import torch
+from matplotlib.patches import Rectangle
+from torch import nn
+
+from .train import History
+
+__all__ = ["show_images", "show_kernels", "show_feature_maps", "plot_history", "show_sliding_window"]
+
+
+def _grid(n: int, ncols: int) -> tuple[int, int]:
+    ncols = max(1, min(ncols, n))
+    return -(-n // ncols), ncols
+
+
+def _image(t: torch.Tensor) -> tuple[torch.Tensor, str | None]:
+    """C×H×W (C = 1 or 3) → something ``imshow`` takes, and its colour map."""
+    t = t.detach().float().cpu()
+    if t.ndim == 3 and t.shape[0] == 3:
+        return t.permute(1, 2, 0).clamp(0, 1), None
+    return t.reshape(t.shape[-2:]), "gray"
+
+
+def show_images(
+    X: torch.Tensor,
+    labels: torch.Tensor | Sequence[int] | None = None,
+    class_names: Sequence[str] | None = None,
+    ncols: int = 8,
+    max_images: int = 32,
+    predictions: torch.Tensor | Sequence[int] | None = None,
+    size: float = 1.3,
+) -> None:
+    """Grid of the first ``max_images`` images of X (N×1×H×W or N×3×H×W, values in [0, 1]).
+
+    Titles show ``class_names[label]`` (or the label); with ``predictions``, a wrong
+    prediction is shown in red after the true label.
+    """
+    if X.ndim != 4 or X.shape[1] not in (1, 3):
+        raise ValueError(f"show_images expects N×1×H×W or N×3×H×W, got shape {tuple(X.shape)}")
+    n = min(len(X), max_images)
+    nrows, ncols = _grid(n, ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k >= n:
+            continue
+        img, cmap = _image(X[k])
+        ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
+        if labels is not None:
+            label = int(labels[k])
+            title = class_names[label] if class_names else str(label)
+            color = "black"
+            if predictions is not None and int(predictions[k]) != label:
+                pred = int(predictions[k])
+                title, color = f"{title}\n→ {class_names[pred] if class_names else pred}", "red"
+            ax.set_title(title, fontsize=8, color=color)
+    fig.tight_layout()
+
+
+def _show_maps(maps: torch.Tensor, title: str, ncols: int, size: float, cmap: str) -> None:
+    n = len(maps)
+    nrows, ncols = _grid(n, ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows + 0.4), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < n:
+            ax.imshow(maps[k].detach().float().cpu(), cmap=cmap)
+            ax.set_title(str(k), fontsize=7)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+
+
+def show_kernels(conv: nn.Conv2d, in_channel: int = 0, max_kernels: int = 32, ncols: int = 8, size: float = 1.0) -> None:
+    """The kh×kw kernels of a Conv2d for one input channel, one panel per output channel."""
+    if not isinstance(conv, nn.Conv2d):
+        raise ValueError(f"show_kernels needs an nn.Conv2d, got {type(conv).__name__}")
+    if not 0 <= in_channel < conv.in_channels:
+        raise ValueError(f"in_channel must be in [0, {conv.in_channels}), got {in_channel}")
+    kernels = conv.weight[:max_kernels, in_channel]
+    _show_maps(kernels, f"{len(kernels)} kernels of {tuple(conv.weight.shape)} (input channel {in_channel})", ncols, size, "RdBu_r")
+
+
+def show_feature_maps(maps: torch.Tensor, max_maps: int = 32, ncols: int = 8, size: float = 1.2, title: str = "feature maps") -> None:
+    """Feature maps of one image, C×H×W (or 1×C×H×W), one panel per channel."""
+    if maps.ndim == 4 and maps.shape[0] == 1:
+        maps = maps[0]
+    if maps.ndim != 3:
+        raise ValueError(f"show_feature_maps expects C×H×W or 1×C×H×W, got shape {tuple(maps.shape)}")
+    _show_maps(maps[:max_maps], f"{title}: {min(len(maps), max_maps)} of {len(maps)} channels", ncols, size, "viridis")
+
+
+def plot_history(histories: History | Mapping[str, History], size: tuple[float, float] = (9.0, 3.2)) -> None:
+    """Loss (left) and accuracy (right) per epoch for one or several named runs.
+
+    Train accuracy is dashed, test accuracy solid, one colour per run.
+    """
+    if isinstance(histories, History):
+        histories = {"model": histories}
+    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=size)
+    for k, (name, h) in enumerate(histories.items()):
+        color = f"C{k}"
+        epochs = range(1, h.epochs + 1)
+        ax_loss.plot(epochs, h.train_loss, color=color, label=name)
+        ax_acc.plot(epochs, h.train_acc, color=color, linestyle="--", label=f"{name} train")
+        if h.test_acc:
+            ax_acc.plot(epochs, h.test_acc, color=color, label=f"{name} test")
+    ax_loss.set(xlabel="epoch", ylabel="train loss", yscale="log", title="loss")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy")
+    for ax in (ax_loss, ax_acc):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+
+
+def _draw_matrix(ax, M: torch.Tensor, title: str, highlight: tuple[int, int, int, int] | None, color: str) -> None:
+    h, w = M.shape
+    ax.imshow(torch.zeros(h, w), cmap="Greys", vmin=0, vmax=1)
+    for r in range(h):
+        for c in range(w):
+            ax.text(c, r, f"{float(M[r, c]):g}", ha="center", va="center", fontsize=9)
+    ax.set_xticks([x - 0.5 for x in range(w + 1)], minor=True)
+    ax.set_yticks([y - 0.5 for y in range(h + 1)], minor=True)
+    ax.grid(which="minor", color="0.6", linewidth=0.8)
+    ax.tick_params(which="both", length=0, labelbottom=False, labelleft=False)
+    if highlight is not None:
+        r, c, hh, ww = highlight
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), ww, hh, fill=True, alpha=0.25, color=color, linewidth=2))
+    ax.set_title(title, fontsize=10)
+
+
+def show_sliding_window(X: torch.Tensor, K: torch.Tensor, i: int, j: int, stride: int = 1, padding: int = 0) -> None:
+    """Input (H×W), kernel (kh×kw) and output of ``corr2d``, with the window that
+    produces output cell (i, j) shaded in the input and that cell shaded in the output."""
+    from .ops import corr2d
+
+    Y = corr2d(X, K, padding, stride)
+    if not (0 <= i < Y.shape[0] and 0 <= j < Y.shape[1]):
+        raise ValueError(f"output cell ({i}, {j}) is outside the {Y.shape[0]}×{Y.shape[1]} output")
+    Xp = torch.nn.functional.pad(X, (padding,) * 4) if padding else X
+    kh, kw = K.shape
+    widths = [Xp.shape[1], kw, Y.shape[1]]
+    fig, axes = plt.subplots(1, 3, figsize=(0.55 * sum(widths) + 1.5, 0.55 * max(Xp.shape[0], kh) + 0.8), gridspec_kw={"width_ratios": widths})
+    _draw_matrix(axes[0], Xp, "input" + (f" (padding {padding})" if padding else ""), (i * stride, j * stride, kh, kw), "tab:blue")
+    _draw_matrix(axes[1], K, "kernel", (0, 0, kh, kw), "tab:orange")
+    _draw_matrix(axes[2], Y, f"output: cell ({i}, {j}) = {float(Y[i, j]):g}", (i, j, 1, 1), "tab:green")
+    fig.tight_layout()

@@ -1,0 +1,193 @@
+"""One training loop for every chapter.
+
+``train(model, (X, y), (X_test, y_test), epochs=...)`` runs full-batch gradient
+descent (the lecture's style, ``batch_size=None``) or shuffled mini-batches, shows
+a progress bar and returns a ``History`` of per-epoch train loss, train accuracy
+and test accuracy.
+
+The fast path, every trick named once:
+
+1. **Data on the device.** X and y are moved to the device once, before the first
+   epoch; batches are index slices of device tensors (``helpers.data.batches``).
+2. **No host syncs inside the epoch.** Loss and correct counts accumulate in
+   device tensors; the host reads them once per epoch, for the history.
+3. **Mixed precision on CUDA.** The forward pass runs under ``torch.autocast`` in
+   bfloat16 where the GPU supports it (no loss scaling needed), else float16 with a
+   ``GradScaler``. Off on CPU/MPS, or with ``amp=False``.
+4. **Channels-last on CUDA** for 4-D image batches, the layout tensor cores prefer.
+
+Labels may be int64 class indices (N,) or one-hot/probability rows (N, C), as
+in the lecture; accuracy compares arg-maxes.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from .data import batches
+from .device import get_device
+
+__all__ = ["History", "train", "evaluate", "accuracy"]
+
+Data = tuple[torch.Tensor, torch.Tensor]
+
+
+@dataclass
+class History:
+    """Per-epoch curves of one ``train`` call (``test_acc`` stays empty without test data)."""
+
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)
+    seconds: float = 0.0  # wall-clock time of the whole run
+
+    @property
+    def epochs(self) -> int:
+        return len(self.train_loss)
+
+
+def _class_index(y: torch.Tensor) -> torch.Tensor:
+    return y.argmax(dim=1) if y.ndim == 2 else y
+
+
+def accuracy(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """Fraction of rows of ``logits`` (N×C) whose arg-max is the label; a 0-d tensor on the same device."""
+    return (logits.argmax(dim=1) == _class_index(y)).float().mean()
+
+
+def _check_data(data: Data, name: str) -> Data:
+    if not (isinstance(data, (tuple, list)) and len(data) == 2 and all(isinstance(t, torch.Tensor) for t in data)):
+        raise ValueError(f"{name} must be a pair of tensors (X, y)")
+    X, y = data
+    if len(X) != len(y) or len(X) == 0:
+        raise ValueError(f"{name}: X and y must hold the same, non-zero number of examples ({len(X)} vs {len(y)})")
+    return X, y
+
+
+def _amp_settings(device: torch.device, amp: bool | None) -> tuple[bool, torch.dtype]:
+    if device.type != "cuda":
+        if amp:
+            raise ValueError(f"amp=True needs a CUDA device; training runs on {device}")
+        return False, torch.float32
+    enabled = True if amp is None else amp
+    return enabled, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def _prepare(X: torch.Tensor, device: torch.device) -> torch.Tensor:
+    X = X.to(device)
+    if device.type == "cuda" and X.ndim == 4:
+        X = X.contiguous(memory_format=torch.channels_last)
+    return X
+
+
+@torch.no_grad()
+def _count_correct(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int, autocast) -> torch.Tensor:
+    """Correct predictions over (X, y) as a device tensor (no host sync)."""
+    correct = torch.zeros((), dtype=torch.long, device=X.device)
+    for xb, yb in batches(X, y, batch_size):
+        with autocast():
+            correct += (model(xb).argmax(dim=1) == _class_index(yb)).sum()
+    return correct
+
+
+def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
+    """Accuracy of ``model`` on (X, y), in eval mode, computed on the model's device."""
+    X, y = _check_data((X, y), "evaluate data")
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else X.device
+    enabled, dtype = _amp_settings(device, None)
+    was_training = model.training
+    model.eval()
+    try:
+        X, y = _prepare(X, device), y.to(device)
+        correct = _count_correct(model, X, y, batch_size, lambda: torch.autocast(device.type, dtype, enabled=enabled))
+    finally:
+        model.train(was_training)
+    return correct.item() / len(y)
+
+
+def train(
+    model: nn.Module,
+    train_data: Data,
+    test_data: Data | None = None,
+    *,
+    epochs: int,
+    optimizer: torch.optim.Optimizer | None = None,
+    loss_fn: nn.Module | None = None,
+    batch_size: int | None = None,
+    device: torch.device | str | None = None,
+    amp: bool | None = None,
+    progress: bool = True,
+    desc: str = "train",
+) -> History:
+    """Train ``model`` in place and return its per-epoch ``History``.
+
+    Args:
+        model: any ``nn.Module`` mapping a batch of X to N×C logits.
+        train_data, test_data: ``(X, y)`` pairs; X is N×…, y is (N,) int64 or N×C.
+        epochs: number of passes over the training data.
+        optimizer: default ``torch.optim.Adam(model.parameters())`` (as in the lecture).
+        loss_fn: default ``nn.CrossEntropyLoss()``.
+        batch_size: ``None`` for full-batch steps (one update per epoch), else shuffled
+            mini-batches of this size.
+        device: default: the best available (``get_device()``). Naming an unavailable
+            device raises ``RuntimeError``; it never falls back to the CPU.
+        amp: mixed precision; default on for CUDA, off elsewhere.
+        progress: show a tqdm progress bar.
+    """
+    if not isinstance(epochs, int) or epochs < 1:
+        raise ValueError(f"epochs must be a positive int, got {epochs!r}")
+    X, y = _check_data(train_data, "train_data")
+    device = get_device(device)
+    use_amp, amp_dtype = _amp_settings(device, amp)
+
+    def autocast():
+        return torch.autocast(device.type, amp_dtype, enabled=use_amp)
+
+    model.to(device)
+    if device.type == "cuda":
+        model.to(memory_format=torch.channels_last)
+        torch.backends.cudnn.benchmark = True
+    X, y = _prepare(X, device), y.to(device)  # 1. data on the device, once
+    if test_data is not None:
+        X_test, y_test = _check_data(test_data, "test_data")
+        X_test, y_test = _prepare(X_test, device), y_test.to(device)
+    optimizer = optimizer or torch.optim.Adam(model.parameters())
+    loss_fn = loss_fn or nn.CrossEntropyLoss()
+    scaler = torch.amp.GradScaler(device.type, enabled=use_amp and amp_dtype == torch.float16)
+
+    history, start = History(), time.perf_counter()
+    bar = tqdm(range(epochs), desc=desc, disable=not progress, mininterval=1.0, ncols=100)
+    for _ in bar:
+        model.train()
+        loss_sum = torch.zeros((), device=device)  # 2. accumulate on the device
+        correct = torch.zeros((), dtype=torch.long, device=device)
+        for xb, yb in batches(X, y, batch_size, shuffle=batch_size is not None):
+            with autocast():  # 3. mixed precision (CUDA only)
+                logits = model(xb)
+                loss = loss_fn(logits, yb)
+            optimizer.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+            loss_sum += loss.detach().float() * len(xb)
+            correct += (logits.detach().argmax(dim=1) == _class_index(yb)).sum()
+        metrics = [loss_sum / len(y), correct.float() / len(y)]
+        if test_data is not None:
+            model.eval()
+            metrics.append(_count_correct(model, X_test, y_test, 1024, autocast).float() / len(y_test))
+        values = torch.stack(metrics).tolist()  # the epoch's one host sync
+        history.train_loss.append(values[0])
+        history.train_acc.append(values[1])
+        postfix = {"loss": f"{values[0]:.4f}", "train_acc": f"{values[1]:.3f}"}
+        if test_data is not None:
+            history.test_acc.append(values[2])
+            postfix["test_acc"] = f"{values[2]:.3f}"
+        bar.set_postfix(postfix, refresh=False)
+    model.eval()
+    history.seconds = time.perf_counter() - start
+    return history
