@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from matplotlib.patches import Rectangle
 from torch import nn
@@ -24,12 +25,12 @@ def _grid(n: int, ncols: int) -> tuple[int, int]:
     return -(-n // ncols), ncols
 
 
-def _image(t: torch.Tensor) -> tuple[torch.Tensor, str | None]:
+def _image(t: torch.Tensor) -> tuple[np.ndarray, str | None]:
     """C×H×W (C = 1 or 3) → something ``imshow`` takes, and its colour map."""
     t = t.detach().float().cpu()
     if t.ndim == 3 and t.shape[0] == 3:
-        return t.permute(1, 2, 0).clamp(0, 1), None
-    return t.reshape(t.shape[-2:]), "gray"
+        return t.permute(1, 2, 0).clamp(0, 1).numpy(), None
+    return t.reshape(t.shape[-2:]).numpy(), "gray"
 
 
 def show_images(
@@ -75,7 +76,7 @@ def _show_maps(maps: torch.Tensor, title: str, ncols: int, size: float, cmap: st
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < n:
-            ax.imshow(maps[k].detach().float().cpu(), cmap=cmap)
+            ax.imshow(maps[k].detach().float().cpu().numpy(), cmap=cmap)
             ax.set_title(str(k), fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -125,7 +126,7 @@ def plot_history(histories: History | Mapping[str, History], size: tuple[float, 
 
 def _draw_matrix(ax, M: torch.Tensor, title: str, highlight: tuple[int, int, int, int] | None, color: str) -> None:
     h, w = M.shape
-    ax.imshow(torch.zeros(h, w), cmap="Greys", vmin=0, vmax=1)
+    ax.imshow(np.zeros((h, w)), cmap="Greys", vmin=0, vmax=1)
     for r in range(h):
         for c in range(w):
             ax.text(c, r, f"{float(M[r, c]):g}", ha="center", va="center", fontsize=9)

@@ -1,0 +1,58 @@
+"""Device choice, seeding, moving things, and the quick-mode switch."""
+from __future__ import annotations
+
+import random
+
+import numpy as np
+import pytest
+import torch
+
+import helpers as hp
+
+
+def test_default_device_is_available():
+    device = hp.get_device()
+    assert device.type in {"cuda", "mps", "cpu"}
+    if not torch.cuda.is_available() and device.type != "mps":
+        assert device.type == "cpu"
+    assert hp.get_device("cpu") == torch.device("cpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_asking_for_missing_cuda_raises():
+    with pytest.raises(RuntimeError, match="CUDA is not available"):
+        hp.get_device("cuda")
+
+
+def test_asking_for_missing_mps_raises():
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        pytest.skip("this machine has MPS")
+    with pytest.raises(RuntimeError, match="MPS is not available"):
+        hp.get_device("mps")
+
+
+def test_seed_everything_repeats_every_source():
+    def draw():
+        return random.random(), float(np.random.rand()), torch.randn(3).tolist()
+
+    hp.seed_everything(123)
+    first = draw()
+    hp.seed_everything(123)
+    assert draw() == first
+    with pytest.raises(ValueError):
+        hp.seed_everything(-1)
+
+
+def test_to_device_handles_nested_structures():
+    net = torch.nn.Linear(2, 2)
+    moved = hp.to_device({"x": torch.ones(2), "pair": (torch.zeros(1), [torch.ones(1)]), "n": 3, "net": net}, "cpu")
+    assert moved["n"] == 3 and isinstance(moved["pair"], tuple) and moved["net"] is net
+    assert moved["pair"][1][0].device.type == "cpu"
+
+
+@pytest.mark.parametrize("value,quick", [("1", True), ("true", True), ("yes", True), ("0", False), ("", False)])
+def test_budget_follows_book_quick(monkeypatch, value, quick):
+    monkeypatch.setenv("BOOK_QUICK", value)
+    assert hp.is_quick() is quick
+    assert hp.budget(full=500, quick=30) == (30 if quick else 500)

@@ -1,0 +1,57 @@
+"""The plotting helpers draw what they promise (on the Agg backend)."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from torch import nn
+
+import helpers as hp
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def _titles(fig):
+    return [ax.get_title() for ax in fig.axes if ax.get_title()]
+
+
+def test_show_images_titles_and_mistakes():
+    X = torch.rand(5, 1, 28, 28)
+    assert hp.show_images(X, torch.tensor([0, 1, 2, 3, 4]), ["a", "b", "c", "d", "e"], ncols=3, predictions=[0, 1, 0, 3, 4]) is None
+    fig = plt.gcf()
+    assert len(fig.axes) == 6  # 2 rows × 3 columns, the last panel blank
+    assert _titles(fig) == ["a", "b", "c\n→ a", "d", "e"]
+    hp.show_images(torch.rand(2, 3, 32, 32))  # RGB, no labels
+    with pytest.raises(ValueError, match="N×1×H×W"):
+        hp.show_images(torch.rand(2, 28, 28))
+
+
+def test_kernels_and_feature_maps():
+    conv = nn.Conv2d(3, 6, 5)
+    hp.show_kernels(conv, in_channel=2)
+    assert len(plt.gcf().axes) == 6
+    hp.show_feature_maps(conv(torch.rand(1, 3, 12, 12)), ncols=4)
+    assert len(plt.gcf().axes) == 8 and "6 of 6 channels" in plt.gcf()._suptitle.get_text()
+    with pytest.raises(ValueError):
+        hp.show_kernels(nn.Linear(2, 2))
+    with pytest.raises(ValueError):
+        hp.show_kernels(conv, in_channel=3)
+
+
+def test_plot_history_draws_every_curve():
+    h = hp.History(train_loss=[1.0, 0.5], train_acc=[0.5, 0.7], test_acc=[0.4, 0.6])
+    hp.plot_history({"MLP": h, "CNN": h})
+    loss_ax, acc_ax = plt.gcf().axes
+    assert len(loss_ax.lines) == 2 and len(acc_ax.lines) == 4
+
+
+def test_sliding_window_marks_the_cell():
+    X = torch.arange(16.0).reshape(4, 4)
+    hp.show_sliding_window(X, torch.full((2, 2), 0.25), i=1, j=2)
+    assert _titles(plt.gcf())[-1] == "output: cell (1, 2) = 8.5"
+    with pytest.raises(ValueError, match="outside"):
+        hp.show_sliding_window(X, torch.ones(2, 2), i=3, j=0)

@@ -1,0 +1,104 @@
+"""Conventions every chapter notebook follows, checked so that nbval can trust the stored outputs."""
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+def _repo_url() -> str:
+    match = re.search(r"^repository:\s*\n\s+url:\s*(\S+)", (ROOT / "_config.yml").read_text(), re.MULTILINE)
+    assert match, "_config.yml has no repository url"
+    return match.group(1)
+
+
+SETUP_CELL = f'''# Setup: inside Google Colab, install this book's helpers package; anywhere else, do nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    %pip install --quiet "cnn-book-helpers @ git+{_repo_url()}"'''
+
+
+def _cells(path: Path) -> list[dict]:
+    return json.loads(path.read_text())["cells"]
+
+
+def _source(cell: dict) -> str:
+    return "".join(cell["source"])
+
+
+def _code(path: Path) -> list[dict]:
+    return [c for c in _cells(path) if c["cell_type"] == "code" and _source(c).strip()]
+
+
+def test_every_notebook_is_in_the_table_of_contents_and_back():
+    toc = (ROOT / "_toc.yml").read_text()
+    listed = re.findall(r"file:\s*(\S+)", toc)
+    for entry in listed:
+        assert any((ROOT / f"{entry}{ext}").exists() for ext in (".md", ".ipynb")), f"_toc.yml lists a missing file: {entry}"
+    for nb in NOTEBOOKS:
+        assert f"notebooks/{nb.stem}" in listed, f"{nb.name} is not in _toc.yml"
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no notebooks found"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_first_code_cell_is_the_shared_setup_cell(nb):
+    assert _source(_code(nb)[0]) == SETUP_CELL
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_outputs_come_from_one_clean_run(nb):
+    cells = _code(nb)
+    counts = [c["execution_count"] for c in cells]
+    assert counts == list(range(1, len(cells) + 1)), f"re-run {nb.name} top to bottom in a fresh kernel"
+    for c in cells:
+        assert all(o["output_type"] != "error" for o in c["outputs"]), f"stored error in {nb.name}: {_source(c)[:60]}"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_cell_hides_its_value_with_a_semicolon(nb):
+    """nbval runs cells without history, so IPython ignores a trailing ';' there: outputs would differ."""
+    for c in _code(nb):
+        last = _source(c).rstrip().splitlines()[-1]
+        assert not last.split("#")[0].rstrip().endswith(";"), f"{nb.name}: ends with ';': {last!r} (use plt.show())"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_ignored_outputs_are_followed_by_an_assert(nb):
+    cells = _code(nb)
+    for here, after in zip(cells, cells[1:] + [None]):
+        if _source(here).lstrip().startswith("# NBVAL_IGNORE_OUTPUT"):
+            assert after is not None and "assert" in _source(after), f"{nb.name}: no assert after ignored cell {_source(here)[:80]!r}"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_headings_have_one_title_with_korean_and_no_skipped_levels(nb):
+    levels = []
+    for c in _cells(nb):
+        if c["cell_type"] != "markdown":
+            continue
+        in_fence = False
+        for line in _source(c).splitlines():
+            if line.startswith("```"):
+                in_fence = not in_fence
+            elif not in_fence and (m := re.match(r"^(#{1,6})\s+(.*)", line)):
+                levels.append((len(m.group(1)), m.group(2)))
+    assert levels and levels[0][0] == 1 and [lvl for lvl, _ in levels].count(1) == 1, f"{nb.name}: needs exactly one H1 title, first"
+    assert re.search(r"[\uac00-\ud7a3]", levels[0][1]), f"{nb.name}: the title should carry the Korean title too"
+    for (a, _), (b, text) in zip(levels, levels[1:]):
+        assert b <= a + 1, f"{nb.name}: heading {text!r} skips a level"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_myst_directives_that_colab_shows_raw(nb):
+    for c in _cells(nb):
+        if c["cell_type"] == "markdown":
+            assert not re.search(r"^(```|:::)\{", _source(c), re.MULTILINE), f"{nb.name}: MyST directive in markdown"
