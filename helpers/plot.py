@@ -15,6 +15,7 @@ import torch
 from matplotlib.patches import Rectangle
 from torch import nn
 
+from .ops import Pair, _pair, corr2d
 from .train import History
 
 __all__ = ["show_images", "show_kernels", "show_feature_maps", "plot_history", "show_sliding_window"]
@@ -140,19 +141,22 @@ def _draw_matrix(ax, M: torch.Tensor, title: str, highlight: tuple[int, int, int
     ax.set_title(title, fontsize=10)
 
 
-def show_sliding_window(X: torch.Tensor, K: torch.Tensor, i: int, j: int, stride: int = 1, padding: int = 0) -> None:
+def show_sliding_window(X: torch.Tensor, K: torch.Tensor, i: int, j: int, stride: Pair = 1, padding: Pair = 0) -> None:
     """Input (H×W), kernel (kh×kw) and output of ``corr2d``, with the window that
-    produces output cell (i, j) shaded in the input and that cell shaded in the output."""
-    from .ops import corr2d
+    produces output cell (i, j) shaded in the input and that cell shaded in the output.
 
+    ``stride`` and ``padding`` take an int or a (height, width) pair, as in ``corr2d``.
+    """
     Y = corr2d(X, K, padding, stride)
+    (sh, sw), (ph, pw) = _pair(stride, "stride"), _pair(padding, "padding")
     if not (0 <= i < Y.shape[0] and 0 <= j < Y.shape[1]):
         raise ValueError(f"output cell ({i}, {j}) is outside the {Y.shape[0]}×{Y.shape[1]} output")
-    Xp = torch.nn.functional.pad(X, (padding,) * 4) if padding else X
+    Xp = torch.nn.functional.pad(X, (pw, pw, ph, ph)) if ph or pw else X
     kh, kw = K.shape
     widths = [Xp.shape[1], kw, Y.shape[1]]
     fig, axes = plt.subplots(1, 3, figsize=(0.55 * sum(widths) + 1.5, 0.55 * max(Xp.shape[0], kh) + 0.8), gridspec_kw={"width_ratios": widths})
-    _draw_matrix(axes[0], Xp, "input" + (f" (padding {padding})" if padding else ""), (i * stride, j * stride, kh, kw), "tab:blue")
+    padded = f" (padding {padding})" if ph or pw else ""
+    _draw_matrix(axes[0], Xp, f"input{padded}", (i * sh, j * sw, kh, kw), "tab:blue")
     _draw_matrix(axes[1], K, "kernel", (0, 0, kh, kw), "tab:orange")
     _draw_matrix(axes[2], Y, f"output: cell ({i}, {j}) = {float(Y[i, j]):g}", (i, j, 1, 1), "tab:green")
     fig.tight_layout()

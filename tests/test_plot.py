@@ -53,5 +53,9 @@ def test_sliding_window_marks_the_cell():
     X = torch.arange(16.0).reshape(4, 4)
     hp.show_sliding_window(X, torch.full((2, 2), 0.25), i=1, j=2)
     assert _titles(plt.gcf())[-1] == "output: cell (1, 2) = 8.5"
+    ramp = torch.arange(48.0).reshape(6, 8)
+    hp.show_sliding_window(ramp, torch.ones(3, 2), i=1, j=3, stride=(3, 2))
+    window_sum = ramp[3:6, 6:8].sum().item()  # stride (3, 2): cell (1, 3) starts at row 3, column 6
+    assert _titles(plt.gcf())[-1] == f"output: cell (1, 3) = {window_sum:g}"
     with pytest.raises(ValueError, match="outside"):
         hp.show_sliding_window(X, torch.ones(2, 2), i=3, j=0)
