@@ -102,3 +102,17 @@ def test_no_myst_directives_that_colab_shows_raw(nb):
     for c in _cells(nb):
         if c["cell_type"] == "markdown":
             assert not re.search(r"^(```|:::)\{", _source(c), re.MULTILINE), f"{nb.name}: MyST directive in markdown"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_display_math_stands_in_its_own_block(nb):
+    """MyST reads a `$$` line glued to a paragraph as `$` + inline math + `$` (stray dollars on the site)."""
+    for c in _cells(nb):
+        if c["cell_type"] != "markdown":
+            continue
+        lines = [re.sub(r"^>\s?", "", line) for line in _source(c).splitlines()]
+        delimiters = 0
+        for prev, line in zip([""] + lines, lines):
+            if line.lstrip().startswith("$$") and delimiters % 2 == 0:
+                assert not prev.strip(), f"{nb.name}: put a blank line before the display math {line[:50]!r}"
+            delimiters += line.count("$$")
