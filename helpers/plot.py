@@ -131,6 +131,8 @@ def _draw_matrix(ax, M: torch.Tensor, title: str, highlight: tuple[int, int, int
     for r in range(h):
         for c in range(w):
             ax.text(c, r, f"{float(M[r, c]):g}", ha="center", va="center", fontsize=9)
+    for axis in (ax.xaxis, ax.yaxis):  # keep minor grid lines that fall on major ticks
+        axis.remove_overlapping_locs = False
     ax.set_xticks([x - 0.5 for x in range(w + 1)], minor=True)
     ax.set_yticks([y - 0.5 for y in range(h + 1)], minor=True)
     ax.grid(which="minor", color="0.6", linewidth=0.8)
