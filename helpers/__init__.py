@@ -37,6 +37,7 @@ from .models import (
 )
 from .ops import (
     apply_conv2d,
+    conv_macs,
     conv_matrix,
     conv_output_shape,
     conv_output_size,

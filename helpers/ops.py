@@ -21,6 +21,7 @@ import torch.nn.functional as F
 __all__ = [
     "conv_output_size",
     "conv_output_shape",
+    "conv_macs",
     "corr2d",
     "corr2d_multi_in",
     "corr2d_multi_in_out",
@@ -111,6 +112,22 @@ def conv_output_shape(
     h, w = _pair(tuple(input_hw), "input_hw")
     (kh, kw), (ph, pw), (sh, sw) = _pair(kernel_size, "kernel_size"), _padding(padding), _stride(stride)
     return conv_output_size(h, kh, ph, sh, ceil_mode), conv_output_size(w, kw, pw, sw, ceil_mode)
+
+
+def conv_macs(
+    in_channels: int, out_channels: int, input_hw: tuple[int, int], kernel_size: Pair, padding: Pair = 0, stride: Pair = 1
+) -> int:
+    """Multiply-adds of one forward pass of a conv layer on one c_in×H×W image.
+
+    Each of the c_out·H_out·W_out outputs is a sum of c_in·k_h·k_w products, so the
+    cost is c_in · c_out · k_h · k_w · H_out · W_out (PyTorch's FLOP counter reports twice that).
+    """
+    for value, name in ((in_channels, "in_channels"), (out_channels, "out_channels")):
+        if not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int, got {value!r}")
+    kh, kw = _pair(kernel_size, "kernel_size")
+    h_out, w_out = conv_output_shape(input_hw, (kh, kw), padding, stride)
+    return in_channels * out_channels * kh * kw * h_out * w_out
 
 
 # --------------------------------------------------------------------------- convolution

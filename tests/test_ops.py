@@ -103,6 +103,16 @@ def test_output_shape_non_square_textbook_examples():
     assert hp.conv_output_shape((8, 8), (3, 5), (0, 1), (3, 4)) == (2, 2)
 
 
+@pytest.mark.parametrize("ci,co,hw,kernel,padding,stride", [(3, 8, (224, 224), 3, 1, 2), (64, 64, (56, 56), 3, 1, 1), (1, 16, (28, 20), (2, 5), (0, 2), (1, 3))])
+def test_conv_macs_matches_the_flop_counter(ci, co, hw, kernel, padding, stride):
+    from torch.utils.flop_counter import FlopCounterMode
+
+    layer = nn.Conv2d(ci, co, kernel, stride, padding, device="meta")
+    with FlopCounterMode(display=False) as counter:
+        layer(torch.zeros(1, ci, *hw, device="meta"))
+    assert counter.get_total_flops() == 2 * hp.conv_macs(ci, co, hw, kernel, padding, stride)
+
+
 @pytest.mark.parametrize("h,w,kh,kw,padding,stride", _cases(15, seed=2))
 def test_conv_matrix_reproduces_corr2d(h, w, kh, kw, padding, stride):
     X, K = torch.randn(h, w), torch.randn(kh, kw)
@@ -158,6 +168,7 @@ BAD_CALLS = [
     ("shape zero input", lambda: hp.conv_output_size(0, 3), "input size"),
     ("shape kernel larger", lambda: hp.conv_output_size(3, 5), "larger than"),
     ("shape zero stride", lambda: hp.conv_output_shape((8, 8), 3, 0, 0), "stride must be positive"),
+    ("macs zero channels", lambda: hp.conv_macs(0, 8, (8, 8), 3), "in_channels must be"),
     ("conv_matrix kernel larger", lambda: hp.conv_matrix(torch.ones(5, 5), (3, 3)), "larger than"),
 ]
 
