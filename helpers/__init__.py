@@ -5,10 +5,11 @@ One module per concern, each short enough to read in a sitting:
 * ``helpers.device``  — pick CUDA/MPS/CPU, move things, seed everything
 * ``helpers.data``    — Fashion-MNIST, MNIST, CIFAR-10 as tensors; mini-batches
 * ``helpers.ops``     — from-scratch cross-correlation, pooling, shape formula
-* ``helpers.models``  — LeNet-5, VGG, ResNet-18, init, layer summary, parameter count
+* ``helpers.models``  — LeNet-5, AlexNet, VGG, Inception, ResNet-18, init, layer summary,
+  parameter and multiply-add counts
 * ``helpers.train``   — the one training loop, ``evaluate``
 * ``helpers.plot``    — images, kernels, feature maps, curves, the sliding window
-* ``helpers.runmode`` — full runs for the book, quick runs for CI (``BOOK_QUICK=1``)
+* ``helpers.runmode`` — CPU runs for the book, the textbook's recipe on a GPU, quick runs for CI
 
 Use it as ``import helpers as hp``; everything below is also reachable as ``hp.<name>``.
 """
@@ -25,9 +26,13 @@ from .data import (
 )
 from .device import device_name, get_device, seed_everything, to_device
 from .models import (
+    Inception,
     Residual,
+    alexnet,
+    count_macs,
     count_parameters,
     init_xavier,
+    layer_macs,
     layer_summary,
     lenet5,
     resnet18,
@@ -48,7 +53,7 @@ from .ops import (
     pool2d,
 )
 from .plot import plot_history, show_feature_maps, show_images, show_kernels, show_sliding_window
-from .runmode import budget, is_quick
+from .runmode import budget, is_quick, run_mode
 from .train import History, accuracy, evaluate, train
 
 __version__ = "0.1.0"

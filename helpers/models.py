@@ -18,6 +18,8 @@ from .ops import conv_output_size
 
 __all__ = [
     "lenet5",
+    "alexnet",
+    "Inception",
     "vgg_block",
     "vgg",
     "Residual",
@@ -26,6 +28,8 @@ __all__ = [
     "init_xavier",
     "layer_summary",
     "count_parameters",
+    "layer_macs",
+    "count_macs",
 ]
 
 
@@ -60,6 +64,33 @@ def lenet5(
         nn.Linear(16 * size * size, 120), act(),
         nn.Linear(120, 84), act(),
         nn.Linear(84, num_classes),
+    )  # fmt: skip
+
+
+def alexnet(in_channels: int = 1, num_classes: int = 10, image_size: int = 224, dropout: float = 0.5) -> nn.Sequential:
+    """The textbook's AlexNet (D2L 8.1) for in_channels×image_size×image_size inputs.
+
+    Five convolutions (11×11 stride 4, 5×5, three 3×3) with three 3×3/stride-2 max
+    pools, then two 4096-wide dense layers with dropout. On 1×224×224 the
+    convolutions leave 256×5×5 = 6,400 features.
+    """
+    _positive(in_channels=in_channels, num_classes=num_classes, image_size=image_size)
+    size = conv_output_size(image_size, 11, 1, 4)
+    size = conv_output_size(size, 3, 0, 2)  # pool 1 (the 5×5 conv keeps the size)
+    size = conv_output_size(size, 3, 0, 2)  # pool 2 (the 3×3 convs keep the size)
+    size = conv_output_size(size, 3, 0, 2)  # pool 3
+    return nn.Sequential(
+        nn.Conv2d(in_channels, 96, kernel_size=11, stride=4, padding=1), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2),
+        nn.Conv2d(256, 384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 384, kernel_size=3, padding=1), nn.ReLU(),
+        nn.Conv2d(384, 256, kernel_size=3, padding=1), nn.ReLU(),
+        nn.MaxPool2d(kernel_size=3, stride=2), nn.Flatten(),
+        nn.Linear(256 * size * size, 4096), nn.ReLU(), nn.Dropout(dropout),
+        nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(dropout),
+        nn.Linear(4096, num_classes),
     )  # fmt: skip
 
 
@@ -160,6 +191,33 @@ def resnet18(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
     return nn.Sequential(stages)
 
 
+class Inception(nn.Module):
+    """GoogLeNet's Inception block (D2L 8.4): C_in×H×W → (c1 + c2[1] + c3[1] + c4)×H×W.
+
+    Four parallel paths, concatenated along the channels: a 1×1 conv; 1×1 then 3×3;
+    1×1 then 5×5; 3×3 max pooling then 1×1. Every path keeps H and W, and each
+    convolution is followed by a ReLU.
+    """
+
+    def __init__(self, in_channels: int, c1: int, c2: tuple[int, int], c3: tuple[int, int], c4: int):
+        super().__init__()
+        _positive(in_channels=in_channels, c1=c1, c2_reduce=c2[0], c2=c2[1], c3_reduce=c3[0], c3=c3[1], c4=c4)
+        self.b1 = nn.Conv2d(in_channels, c1, kernel_size=1)
+        self.b2_1 = nn.Conv2d(in_channels, c2[0], kernel_size=1)
+        self.b2_2 = nn.Conv2d(c2[0], c2[1], kernel_size=3, padding=1)
+        self.b3_1 = nn.Conv2d(in_channels, c3[0], kernel_size=1)
+        self.b3_2 = nn.Conv2d(c3[0], c3[1], kernel_size=5, padding=2)
+        self.b4_1 = nn.MaxPool2d(kernel_size=3, stride=1, padding=1)
+        self.b4_2 = nn.Conv2d(in_channels, c4, kernel_size=1)
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        b1 = torch.relu(self.b1(X))
+        b2 = torch.relu(self.b2_2(torch.relu(self.b2_1(X))))
+        b3 = torch.relu(self.b3_2(torch.relu(self.b3_1(X))))
+        b4 = torch.relu(self.b4_2(self.b4_1(X)))
+        return torch.cat((b1, b2, b3, b4), dim=1)
+
+
 def init_xavier(module: nn.Module) -> None:
     """Xavier-uniform weights for every ``nn.Linear``/``nn.Conv2d`` (use ``model.apply(init_xavier)``).
 
@@ -200,3 +258,48 @@ def layer_summary(model: nn.Module, input_shape: Sequence[int], show: bool = Tru
             print(f"{name:<12} {str(list(shape)):<22} {params:>12,}")
         print(f"{'total':<12} {'':<22} {count_parameters(model, trainable_only=False):>12,}")
     return [(name, shape) for name, shape, _ in rows]
+
+
+@torch.no_grad()
+def layer_macs(model: nn.Module, input_shape: Sequence[int]) -> dict[str, int]:
+    """Multiply-adds of every ``nn.Conv2d`` and ``nn.Linear`` in ``model`` for one forward
+    pass on a zero input of ``input_shape`` (use batch 1, e.g. (1, 1, 224, 224), for "per image").
+
+    Keys are the modules' qualified names (``model.named_modules()``), in the order they
+    ran. A conv costs (C_in / groups)·k_h·k_w per output value, a linear layer
+    ``in_features`` per output value; pooling, activations, batch norm and the
+    additions of a residual are not counted (PyTorch's FLOP counter counts the same
+    layers and reports 2 FLOPs per multiply-add).
+    """
+    if len(input_shape) < 2 or any(not isinstance(d, int) or d < 1 for d in input_shape):
+        raise ValueError(f"input_shape must be positive ints like (1, 1, 28, 28), got {tuple(input_shape)!r}")
+    macs: dict[str, int] = {}
+
+    def hook(name: str):
+        def count(module: nn.Module, inputs, output: torch.Tensor) -> None:
+            if isinstance(module, nn.Conv2d):
+                kh, kw = module.kernel_size
+                per_output = module.in_channels // module.groups * kh * kw
+            else:
+                per_output = module.in_features
+            macs[name] = macs.get(name, 0) + output.numel() * per_output
+
+        return count
+
+    handles = [m.register_forward_hook(hook(name)) for name, m in model.named_modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    first = next(model.parameters(), None)
+    was_training = model.training
+    model.eval()
+    try:
+        model(torch.zeros(*input_shape, device=first.device if first is not None else "cpu"))
+    finally:
+        model.train(was_training)
+        for h in handles:
+            h.remove()
+    return macs
+
+
+def count_macs(model: nn.Module, input_shape: Sequence[int]) -> int:
+    """Total multiply-adds of the convolutions and dense layers of ``model`` on ``input_shape``
+    (the sum of ``layer_macs``); with batch 1 it is the cost of one image's forward pass."""
+    return sum(layer_macs(model, input_shape).values())

@@ -1,10 +1,20 @@
-"""Full runs for the book, quick runs for CI: one switch, the environment variable ``BOOK_QUICK``."""
+"""Full runs for the book, quick runs for CI, the textbook's recipe on a GPU.
+
+One switch, the environment variable ``BOOK_QUICK``, and one question, "is there a
+CUDA GPU?", decide how much a notebook trains:
+
+* ``BOOK_QUICK=1`` (CI): the minimal ``quick`` budget, whatever the hardware;
+* a CUDA GPU: the ``gpu`` budget (the textbook's recipe), when a chapter gives one;
+* otherwise (a laptop, this book's CPU runs): the ``full`` budget, stated in the chapter.
+"""
 from __future__ import annotations
 
 import os
 from typing import TypeVar
 
-__all__ = ["is_quick", "budget"]
+import torch
+
+__all__ = ["is_quick", "budget", "run_mode"]
 
 T = TypeVar("T")
 
@@ -14,9 +24,22 @@ def is_quick() -> bool:
     return os.environ.get("BOOK_QUICK", "").strip().lower() in {"1", "true", "yes"}
 
 
-def budget(full: T, quick: T) -> T:
-    """Pick the full-run value, or the smaller quick-run one when ``BOOK_QUICK=1``.
+def run_mode() -> str:
+    """Which budget ``budget`` picks here: ``"quick"``, ``"gpu"`` or ``"cpu"``."""
+    if is_quick():
+        return "quick"
+    return "gpu" if torch.cuda.is_available() else "cpu"
 
-    >>> epochs = budget(full=500, quick=30)
+
+def budget(full: T, quick: T, gpu: T | None = None) -> T:
+    """Pick the budget for this run: ``quick`` under ``BOOK_QUICK=1``, else ``gpu`` on a
+    CUDA machine (when given), else ``full`` (the CPU budget).
+
+    >>> epochs = budget(full=3, quick=1, gpu=10)
     """
-    return quick if is_quick() else full
+    mode = run_mode()
+    if mode == "quick":
+        return quick
+    if mode == "gpu" and gpu is not None:
+        return gpu
+    return full

@@ -56,3 +56,12 @@ def test_budget_follows_book_quick(monkeypatch, value, quick):
     monkeypatch.setenv("BOOK_QUICK", value)
     assert hp.is_quick() is quick
     assert hp.budget(full=500, quick=30) == (30 if quick else 500)
+
+
+@pytest.mark.parametrize("quick,cuda,expected", [("1", True, 1), ("1", False, 1), ("0", True, 10), ("0", False, 3)])
+def test_budget_is_quick_then_gpu_then_cpu(monkeypatch, quick, cuda, expected):
+    monkeypatch.setenv("BOOK_QUICK", quick)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
+    assert hp.budget(full=3, quick=1, gpu=10) == expected
+    assert hp.run_mode() == {1: "quick", 10: "gpu", 3: "cpu"}[expected]
+    assert hp.budget(full=3, quick=1) == (1 if quick == "1" else 3)  # no GPU budget: the CPU one

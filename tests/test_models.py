@@ -95,3 +95,60 @@ def test_init_xavier_bounds_weights_and_keeps_biases():
 def test_bad_model_arguments(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_alexnet_summary_matches_textbook():
+    rows = hp.layer_summary(hp.alexnet(), (1, 1, 224, 224), show=False)
+    shapes = [shape for _, shape in rows]
+    assert shapes[:3] == [S(1, 96, 54, 54), S(1, 96, 54, 54), S(1, 96, 26, 26)]
+    assert S(1, 256, 12, 12) in shapes and S(1, 256, 5, 5) in shapes
+    assert rows[-7:] == [("Linear", S(1, 4096)), ("ReLU", S(1, 4096)), ("Dropout", S(1, 4096)),
+                         ("Linear", S(1, 4096)), ("ReLU", S(1, 4096)), ("Dropout", S(1, 4096)), ("Linear", S(1, 10))]
+    assert ("Flatten", S(1, 6400)) in rows
+    assert hp.alexnet(3, image_size=96)(torch.zeros(2, 3, 96, 96)).shape == (2, 10)
+
+
+def test_inception_block_concatenates_four_paths():
+    block = hp.Inception(192, 64, (96, 128), (16, 32), 32)  # GoogLeNet's first block
+    assert block(torch.randn(2, 192, 28, 28)).shape == (2, 64 + 128 + 32 + 32, 28, 28)
+    # 1×1: 192·64+64; 1×1→3×3: 192·96+96 + 96·128·9+128; 1×1→5×5: 192·16+16 + 16·32·25+32; pool→1×1: 192·32+32
+    assert hp.count_parameters(block) == 12352 + 18528 + 110720 + 3088 + 12832 + 6176
+    with pytest.raises(ValueError, match="c3 must be"):
+        hp.Inception(8, 4, (4, 4), (4, 0), 4)
+
+
+def _flop_counter_macs(model: nn.Module, shape) -> int:
+    from torch.utils.flop_counter import FlopCounterMode
+
+    counter = FlopCounterMode(display=False)
+    model.eval()
+    with counter, torch.no_grad():
+        model(torch.zeros(*shape))
+    return counter.get_total_flops() // 2
+
+
+@pytest.mark.parametrize("make,shape", [
+    (lambda: hp.lenet5(), (1, 1, 28, 28)),
+    (lambda: hp.alexnet(), (1, 1, 224, 224)),
+    (lambda: hp.vgg(((1, 16), (1, 32), (2, 64), (2, 128), (2, 128))), (1, 1, 224, 224)),
+    (lambda: hp.resnet18(), (2, 1, 96, 96)),
+    (lambda: hp.Inception(16, 8, (4, 8), (2, 4), 4), (1, 16, 12, 12)),
+    (lambda: nn.Sequential(nn.Conv2d(8, 16, 3, groups=4, stride=2, padding=1), nn.Flatten(), nn.Linear(16 * 25, 3)), (3, 8, 10, 10)),
+])  # fmt: skip
+def test_count_macs_agrees_with_pytorchs_flop_counter(make, shape):
+    torch.manual_seed(0)
+    assert hp.count_macs(make(), shape) == _flop_counter_macs(make(), shape)
+
+
+def test_layer_macs_by_layer_and_against_conv_macs():
+    net = hp.lenet5()
+    macs = hp.layer_macs(net, (1, 1, 28, 28))
+    assert list(macs) == ["0", "3", "7", "9", "11"]  # the two convs and the three dense layers, in order
+    assert macs["0"] == hp.conv_macs(1, 6, (28, 28), 5, padding=2) == 6 * 25 * 28 * 28
+    assert macs["3"] == hp.conv_macs(6, 16, (14, 14), 5) and macs["7"] == 400 * 120
+    assert hp.count_macs(net, (4, 1, 28, 28)) == 4 * sum(macs.values())  # linear in the batch
+    net.train()
+    hp.count_macs(net, (1, 1, 28, 28))
+    assert net.training  # mode restored
+    with pytest.raises(ValueError, match="input_shape"):
+        hp.count_macs(net, (1, 0, 28, 28))
