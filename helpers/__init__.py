@@ -22,6 +22,8 @@ from .data import (
     load_data,
     read_idx,
     resize_images,
+    resize_to,
+    to_float,
     to_one_hot,
 )
 from .device import device_name, get_device, seed_everything, to_device

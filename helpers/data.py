@@ -3,6 +3,14 @@
 Every loader returns ``(X, y)``: ``X`` is float32 in [0, 1] with shape N×C×H×W,
 ``y`` holds int64 class indices with shape (N,) (or a float one-hot N×10).
 
+Big inputs stay small in memory: ``load_data(..., dtype=torch.uint8)`` keeps the
+stored bytes (a quarter of float32's size, at the native resolution), and a
+per-batch transform such as ``resize_to(224)`` scales and resizes each mini-batch
+on the device right before the forward pass (``train``, ``evaluate`` and ``batches``
+take it as ``transform=``). Resizing the whole of Fashion-MNIST to 224×224 up front
+would take 60,000 × 224² × 4 B ≈ 12 GB; ``load_data(..., resize=...)`` refuses a
+result over ``MAX_RESIZED_BYTES`` and names this alternative.
+
 Where the files come from:
 
 * ``root`` argument, else the ``BOOK_DATA_DIR`` environment variable: a folder you
@@ -26,7 +34,7 @@ import pickle
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import torch
@@ -40,11 +48,14 @@ __all__ = [
     "cache_dir",
     "to_one_hot",
     "resize_images",
+    "resize_to",
+    "to_float",
     "batches",
     "read_idx",
 ]
 
 _DEFAULT_CACHE = Path.home() / ".cache" / "cnn-book"
+MAX_RESIZED_BYTES = 1 << 30  # load_data(resize=...) refuses a resized float32 set larger than 1 GiB
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -234,6 +245,7 @@ def load_data(
     device: torch.device | str = "cpu",
     resize: int | tuple[int, int] | None = None,
     one_hot: bool = False,
+    dtype: torch.dtype = torch.float32,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Load a dataset split as tensors on ``device``.
 
@@ -243,15 +255,26 @@ def load_data(
         n: keep only the first ``n`` examples, like ``Subset(dataset, range(n))``.
         root: folder holding the files (read-only); default ``$BOOK_DATA_DIR``, else download.
         device: where the tensors go; the uint8 images are moved first, then converted.
-        resize: resize once, on ``device``, to ``resize`` (int for square) pixels.
+        resize: resize once, on ``device``, to ``resize`` (int for square) pixels. Refused
+            when the result would exceed ``MAX_RESIZED_BYTES`` (1 GiB): use
+            ``dtype=torch.uint8`` and ``train(..., transform=resize_to(size))`` instead.
         one_hot: return labels as a float N×10 one-hot matrix instead of int64 (N,).
+        dtype: ``torch.float32`` (default; or another float type) scales pixels to [0, 1];
+            ``torch.uint8`` returns the stored bytes 0–255 unchanged (4× smaller).
 
     Returns:
-        ``X`` float32 N×C×H×W in [0, 1] (C=1 for the MNISTs, 3 for CIFAR-10) and ``y``.
+        ``X`` N×C×H×W (C=1 for the MNISTs, 3 for CIFAR-10) of ``dtype`` and ``y``.
     """
     key, info = _info(name)
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+    if dtype != torch.uint8 and not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
+        raise ValueError(f"dtype must be torch.uint8 or a floating-point dtype, got {dtype!r}")
+    if dtype == torch.uint8 and resize is not None:
+        raise ValueError(
+            "resize needs float images; with dtype=torch.uint8 resize each batch instead: "
+            f"train(..., transform=hp.resize_to({resize!r}))"
+        )
     path, read_only = data_root(root)
     loader = _load_cifar10 if key == "cifar10" else _load_idx_dataset
     images, labels = loader(info, path, read_only, split == "train")
@@ -259,7 +282,11 @@ def load_data(
         if not isinstance(n, int) or not 1 <= n <= len(labels):
             raise ValueError(f"n must be an integer from 1 to {len(labels)} for {info.title} {split}, got {n!r}")
         images, labels = images[:n], labels[:n]
-    X = images.to(device).float().div_(255)
+    if resize is not None:
+        _check_resized_size(images.shape, resize, dtype)
+    X = images.to(device)
+    if dtype != torch.uint8:
+        X = X.to(dtype).div_(255)
     y = labels.to(device)
     if resize is not None:
         X = resize_images(X, resize)
@@ -273,19 +300,72 @@ def to_one_hot(y: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
     return F.one_hot(y, num_classes).float()
 
 
-def resize_images(X: torch.Tensor, size: int | tuple[int, int], chunk: int = 4096) -> torch.Tensor:
-    """Resize a batch N×C×H×W to N×C×size×size (bilinear, antialiased), on X's device.
+def _size(size: int | tuple[int, int]) -> tuple[int, int]:
+    pair = (size, size) if isinstance(size, int) else tuple(size)
+    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in pair):
+        raise ValueError(f"size must be a positive int or a pair of them, got {size!r}")
+    return pair
 
-    Done once, in chunks of ``chunk`` images to bound the temporary memory; the
-    result takes N·C·size²·4 bytes (60,000 Fashion-MNIST images at 96×96 ≈ 2.2 GB).
+
+def _check_resized_size(shape: torch.Size, size: int | tuple[int, int], dtype: torch.dtype) -> None:
+    """Refuse a whole-set resize whose result would exceed ``MAX_RESIZED_BYTES``."""
+    h, w = _size(size)
+    n, c = shape[0], shape[1]
+    nbytes = n * c * h * w * torch.empty((), dtype=dtype).element_size()
+    if nbytes > MAX_RESIZED_BYTES:
+        raise ValueError(
+            f"resizing {n:,} images to {h}×{w} would hold {nbytes / 1e9:.1f} GB in memory "
+            f"(limit {MAX_RESIZED_BYTES / 1e9:.1f} GB). Keep the images small and resize each batch: "
+            f"load_data(..., dtype=torch.uint8) and train(..., transform=hp.resize_to({size!r}))"
+        )
+
+
+def resize_images(X: torch.Tensor, size: int | tuple[int, int], chunk: int = 4096) -> torch.Tensor:
+    """Resize a float batch N×C×H×W to N×C×size×size (bilinear, antialiased), on X's device.
+
+    Done in chunks of ``chunk`` images to bound the temporary memory; the result
+    takes N·C·size²·4 bytes (60,000 Fashion-MNIST images at 96×96 ≈ 2.2 GB), so
+    for whole datasets prefer the per-batch ``resize_to``.
     """
     if X.ndim != 4:
         raise ValueError(f"resize_images expects N×C×H×W, got shape {tuple(X.shape)}")
-    size = (size, size) if isinstance(size, int) else tuple(size)
-    if min(size) < 1:
-        raise ValueError(f"size must be positive, got {size}")
+    if not X.is_floating_point():
+        raise ValueError(f"resize_images needs float pixels in [0, 1], got {X.dtype}; convert with hp.to_float first")
+    size = _size(size)
     parts = [F.interpolate(X[i : i + chunk], size=size, mode="bilinear", antialias=True, align_corners=False) for i in range(0, len(X), chunk)]
     return torch.cat(parts).clamp_(0, 1)
+
+
+def to_float(X: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels 0–255 → float32 in [0, 1]; float tensors are returned unchanged (same shape)."""
+    if X.dtype == torch.uint8:
+        return X.float().div_(255)
+    if not X.is_floating_point():
+        raise ValueError(f"images must be uint8 or floating point, got {X.dtype}")
+    return X
+
+
+class resize_to:  # noqa: N801 (used like a function: transform=hp.resize_to(224))
+    """A per-batch transform: ``resize_to(224)(xb)`` scales a uint8 batch to [0, 1] and
+    resizes N×C×H×W → N×C×224×224 on xb's device, exactly as ``resize_images`` would.
+
+    Pass it as ``transform=`` to ``train``, ``evaluate`` or ``batches``: the dataset stays
+    at its native size (ideally uint8) and only one batch is ever resized at a time.
+    """
+
+    def __init__(self, size: int | tuple[int, int]):
+        self.size = _size(size)
+
+    def __call__(self, X: torch.Tensor) -> torch.Tensor:
+        if X.ndim != 4:
+            raise ValueError(f"resize_to expects a batch N×C×H×W, got shape {tuple(X.shape)}")
+        X = to_float(X)
+        if tuple(X.shape[-2:]) == self.size:
+            return X
+        return F.interpolate(X, size=self.size, mode="bilinear", antialias=True, align_corners=False).clamp_(0, 1)
+
+    def __repr__(self) -> str:
+        return f"resize_to({self.size[0]}×{self.size[1]})"
 
 
 def batches(
@@ -295,26 +375,27 @@ def batches(
     *,
     shuffle: bool = False,
     generator: torch.Generator | None = None,
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
     """Yield mini-batches ``(X[i], y[i])`` from tensors that already live on the device.
 
     No DataLoader, no per-sample Python: one ``randperm`` per epoch (when
     ``shuffle``) and tensor indexing. ``batch_size=None`` yields the full batch once.
+    ``transform`` (e.g. ``resize_to(96)``) is applied to each X batch as it is yielded.
     """
     if len(X) != len(y):
         raise ValueError(f"X and y disagree on the number of examples: {len(X)} vs {len(y)}")
+    if batch_size is not None and batch_size < 1:
+        raise ValueError(f"batch_size must be positive, got {batch_size}")
     n = len(X)
     if batch_size is None or batch_size >= n:
-        yield X, y
-        return
-    if batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
-    if shuffle:
+        slices: Iterator = iter([slice(None)])
+    elif shuffle:
         gen_device = generator.device if generator is not None else X.device
         order = torch.randperm(n, generator=generator, device=gen_device).to(X.device)
-        for start in range(0, n, batch_size):
-            idx = order[start : start + batch_size]
-            yield X[idx], y[idx]
+        slices = (order[start : start + batch_size] for start in range(0, n, batch_size))
     else:
-        for start in range(0, n, batch_size):
-            yield X[start : start + batch_size], y[start : start + batch_size]
+        slices = (slice(start, start + batch_size) for start in range(0, n, batch_size))
+    for idx in slices:
+        xb = X[idx]
+        yield (transform(xb) if transform is not None else xb), y[idx]

@@ -12,9 +12,15 @@ The fast path, every trick named once:
 2. **No host syncs inside the epoch.** Loss and correct counts accumulate in
    device tensors; the host reads them once per epoch, for the history.
 3. **Mixed precision on CUDA.** The forward pass runs under ``torch.autocast`` in
-   bfloat16 where the GPU supports it (no loss scaling needed), else float16 with a
-   ``GradScaler``. Off on CPU/MPS, or with ``amp=False``.
+   bfloat16 where the GPU has it natively (compute capability ≥ 8.0: A100, H100, RTX 30xx;
+   no loss scaling needed), else float16 with a ``GradScaler`` (T4, V100). Off on
+   CPU/MPS, or with ``amp=False``.
 4. **Channels-last on CUDA** for 4-D image batches, the layout tensor cores prefer.
+5. **Small storage, per-batch transform.** Images may be stored as uint8 at their
+   native size; ``transform=`` (e.g. ``resize_to(224)``) turns each mini-batch into
+   float pixels of the model's size on the device, just before the forward pass, so a
+   224×224 dataset never exists in memory. uint8 images without a transform are
+   scaled to [0, 1] per batch.
 
 Labels may be int64 class indices (N,) or one-hot/probability rows (N, C), as
 in the lecture; accuracy compares arg-maxes.
@@ -28,12 +34,15 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
-from .data import batches
+from typing import Callable
+
+from .data import batches, to_float
 from .device import get_device
 
 __all__ = ["History", "train", "evaluate", "accuracy"]
 
 Data = tuple[torch.Tensor, torch.Tensor]
+Transform = Callable[[torch.Tensor], torch.Tensor]
 
 
 @dataclass
@@ -74,28 +83,44 @@ def _amp_settings(device: torch.device, amp: bool | None) -> tuple[bool, torch.d
             raise ValueError(f"amp=True needs a CUDA device; training runs on {device}")
         return False, torch.float32
     enabled = True if amp is None else amp
-    return enabled, torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    # Native bf16 only: torch.cuda.is_bf16_supported() also answers yes on a T4 (7.5),
+    # where bf16 is emulated and slow; there float16 with loss scaling is the fast choice.
+    major, _ = torch.cuda.get_device_capability(device)
+    return enabled, torch.bfloat16 if major >= 8 else torch.float16
 
 
 def _prepare(X: torch.Tensor, device: torch.device) -> torch.Tensor:
     X = X.to(device)
-    if device.type == "cuda" and X.ndim == 4:
+    if device.type == "cuda" and X.ndim == 4 and X.is_floating_point():
         X = X.contiguous(memory_format=torch.channels_last)
     return X
 
 
+def _batch_transform(X: torch.Tensor, device: torch.device, transform: Transform | None) -> Transform | None:
+    """What happens to each stored mini-batch before the forward pass: ``transform``
+    (uint8 → float in [0, 1] by default), then channels-last on CUDA."""
+    if transform is None and X.dtype == torch.uint8:
+        transform = to_float
+    if transform is None or device.type != "cuda" or X.ndim != 4:
+        return transform
+    return lambda xb: transform(xb).contiguous(memory_format=torch.channels_last)
+
+
 @torch.no_grad()
-def _count_correct(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int, autocast) -> torch.Tensor:
+def _count_correct(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int, autocast, transform: Transform | None) -> torch.Tensor:
     """Correct predictions over (X, y) as a device tensor (no host sync)."""
     correct = torch.zeros((), dtype=torch.long, device=X.device)
-    for xb, yb in batches(X, y, batch_size):
+    for xb, yb in batches(X, y, batch_size, transform=transform):
         with autocast():
             correct += (model(xb).argmax(dim=1) == _class_index(yb)).sum()
     return correct
 
 
-def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 1024) -> float:
-    """Accuracy of ``model`` on (X, y), in eval mode, computed on the model's device."""
+def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int = 1024, transform: Transform | None = None) -> float:
+    """Accuracy of ``model`` on (X, y), in eval mode, computed on the model's device.
+
+    ``transform`` is applied to each batch of X (e.g. ``resize_to(96)``), as in ``train``.
+    """
     X, y = _check_data((X, y), "evaluate data")
     first = next(model.parameters(), None)
     device = first.device if first is not None else X.device
@@ -104,7 +129,8 @@ def evaluate(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int
     model.eval()
     try:
         X, y = _prepare(X, device), y.to(device)
-        correct = _count_correct(model, X, y, batch_size, lambda: torch.autocast(device.type, dtype, enabled=enabled))
+        autocast = lambda: torch.autocast(device.type, dtype, enabled=enabled)  # noqa: E731
+        correct = _count_correct(model, X, y, batch_size, autocast, _batch_transform(X, device, transform))
     finally:
         model.train(was_training)
     return correct.item() / len(y)
@@ -121,6 +147,7 @@ def train(
     batch_size: int | None = None,
     device: torch.device | str | None = None,
     amp: bool | None = None,
+    transform: Transform | None = None,
     progress: bool = True,
     desc: str = "train",
 ) -> History:
@@ -137,6 +164,9 @@ def train(
         device: default: the best available (``get_device()``). Naming an unavailable
             device raises ``RuntimeError``; it never falls back to the CPU.
         amp: mixed precision; default on for CUDA, off elsewhere.
+        transform: applied on the device to every batch of X (train and test) right
+            before the forward pass, e.g. ``resize_to(224)`` for images stored small as
+            uint8. Default: uint8 images are scaled to [0, 1], float ones pass unchanged.
         progress: show a tqdm progress bar.
     """
     if not isinstance(epochs, int) or epochs < 1:
@@ -153,9 +183,11 @@ def train(
         model.to(memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True
     X, y = _prepare(X, device), y.to(device)  # 1. data on the device, once
+    train_transform = _batch_transform(X, device, transform)  # 5. per-batch transform
     if test_data is not None:
         X_test, y_test = _check_data(test_data, "test_data")
         X_test, y_test = _prepare(X_test, device), y_test.to(device)
+        test_transform = _batch_transform(X_test, device, transform)
     optimizer = optimizer or torch.optim.Adam(model.parameters())
     loss_fn = loss_fn or nn.CrossEntropyLoss()
     scaler = torch.amp.GradScaler(device.type, enabled=use_amp and amp_dtype == torch.float16)
@@ -166,7 +198,7 @@ def train(
         model.train()
         loss_sum = torch.zeros((), device=device)  # 2. accumulate on the device
         correct = torch.zeros((), dtype=torch.long, device=device)
-        for xb, yb in batches(X, y, batch_size, shuffle=batch_size is not None):
+        for xb, yb in batches(X, y, batch_size, shuffle=batch_size is not None, transform=train_transform):
             with autocast():  # 3. mixed precision (CUDA only)
                 logits = model(xb)
                 loss = loss_fn(logits, yb)
@@ -179,7 +211,7 @@ def train(
         metrics = [loss_sum / len(y), correct.float() / len(y)]
         if test_data is not None:
             model.eval()
-            metrics.append(_count_correct(model, X_test, y_test, 1024, autocast).float() / len(y_test))
+            metrics.append(_count_correct(model, X_test, y_test, 1024, autocast, test_transform).float() / len(y_test))
         values = torch.stack(metrics).tolist()  # the epoch's one host sync
         history.train_loss.append(values[0])
         history.train_acc.append(values[1])

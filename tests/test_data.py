@@ -132,3 +132,51 @@ def test_batches_cover_every_example_once():
         list(hp.batches(X, y[:5], 2))
     with pytest.raises(ValueError, match="positive"):
         list(hp.batches(X, y, 0))
+
+
+def test_uint8_storage_is_the_float_data_times_255(data_dir):
+    X8, y8 = hp.load_data("fashion_mnist", "test", n=200, root=data_dir, dtype=torch.uint8)
+    X, y = hp.load_data("fashion_mnist", "test", n=200, root=data_dir)
+    assert X8.dtype == torch.uint8 and X8.shape == (200, 1, 28, 28) and torch.equal(y8, y)
+    assert torch.equal(hp.to_float(X8), X) and torch.equal(X8.float() / 255, X)
+    assert hp.to_float(X) is X  # float images pass unchanged
+    with pytest.raises(ValueError, match="uint8 or floating point"):
+        hp.to_float(X8.long())
+
+
+def test_per_batch_resize_equals_resizing_the_whole_set_first(data_dir):
+    whole, _ = hp.load_data("fashion_mnist", "test", n=300, root=data_dir, resize=96)
+    X8, _ = hp.load_data("fashion_mnist", "test", n=300, root=data_dir, dtype=torch.uint8)
+    per_batch = torch.cat([xb for xb, _ in hp.batches(X8, torch.zeros(300), 128, transform=hp.resize_to(96))])
+    assert per_batch.dtype == torch.float32 and per_batch.shape == (300, 1, 96, 96)
+    assert torch.allclose(per_batch, whole, atol=1e-6)
+    rect = hp.resize_to((40, 24))(X8[:5])
+    assert rect.shape == (5, 1, 40, 24) and 0 <= rect.min() and rect.max() <= 1
+    assert repr(hp.resize_to(224)) == "resize_to(224×224)"
+
+
+def test_cifar_per_batch_resize_keeps_colour_channels(data_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path))
+    X8, _ = hp.load_data("cifar10", "test", n=64, root=data_dir, dtype=torch.uint8)
+    X, _ = hp.load_data("cifar10", "test", n=64, root=data_dir, resize=48)
+    assert torch.allclose(hp.resize_to(48)(X8), X, atol=1e-6)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"resize": 224}, r"would hold 12\.0 GB.*dtype=torch\.uint8.*transform=hp\.resize_to\(224\)"),
+    ({"resize": 96, "dtype": torch.uint8}, r"resize needs float images.*hp\.resize_to\(96\)"),
+    ({"dtype": torch.int64}, "dtype must be torch.uint8 or a floating-point dtype"),
+    ({"resize": (0, 5)}, "size must be a positive int"),
+])  # fmt: skip
+def test_load_data_refuses_what_would_not_fit_and_says_what_to_do(data_dir, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        hp.load_data("fashion_mnist", "train", root=data_dir, **kwargs)
+
+
+def test_resize_arguments_are_checked():
+    with pytest.raises(ValueError, match="batch N×C×H×W"):
+        hp.resize_to(8)(torch.zeros(3, 8, 8))
+    with pytest.raises(ValueError, match="positive int or a pair"):
+        hp.resize_to((8, 8, 8))
+    with pytest.raises(ValueError, match="float pixels"):
+        hp.resize_images(torch.zeros(2, 1, 8, 8, dtype=torch.uint8), 4)

@@ -1,6 +1,8 @@
 """The training loop: it learns, it records, it refuses what it cannot do."""
 from __future__ import annotations
 
+import importlib
+
 import pytest
 import torch
 from torch import nn
@@ -85,3 +87,50 @@ def test_bad_training_arguments(kwargs, message):
     kwargs.setdefault("train_data", (torch.randn(8, 4), torch.randint(0, 2, (8,))))
     with pytest.raises(ValueError, match=message):
         hp.train(nn.Linear(4, 2), kwargs.pop("train_data"), progress=False, **kwargs)
+
+
+def test_uint8_with_per_batch_resize_trains_exactly_like_resizing_first(data_dir):
+    """Same seed, same order: storing uint8 and resizing each batch gives the run of resizing up front."""
+    X8, y = hp.load_data("fashion_mnist", "test", n=600, root=data_dir, dtype=torch.uint8)
+    Xr, _ = hp.load_data("fashion_mnist", "test", n=600, root=data_dir, resize=32)
+    Xt8, yt = hp.load_data("fashion_mnist", "train", n=1500, root=data_dir, dtype=torch.uint8)  # > one eval batch
+    Xtr, _ = hp.load_data("fashion_mnist", "train", n=1500, root=data_dir, resize=32)
+    runs = []
+    for train_data, test_data, transform in [((Xr, y), (Xtr, yt), None), ((X8, y), (Xt8, yt), hp.resize_to(32))]:
+        hp.seed_everything(0)
+        net = hp.lenet5(image_size=32, modern=True)
+        h = hp.train(net, train_data, test_data, epochs=2, batch_size=64, device="cpu", progress=False, transform=transform)
+        runs.append((h, net, hp.evaluate(net, *test_data, batch_size=500, transform=transform)))
+    (h0, net0, acc0), (h1, net1, acc1) = runs
+    assert h1.train_loss == pytest.approx(h0.train_loss, rel=1e-4) and h1.test_acc == pytest.approx(h0.test_acc, abs=1e-3)
+    assert acc1 == pytest.approx(acc0, abs=1e-3) and acc1 == pytest.approx(h1.test_acc[-1])
+    for a, b in zip(net0.parameters(), net1.parameters()):
+        assert torch.allclose(a, b, atol=1e-4)
+
+
+def test_uint8_without_transform_is_scaled_to_unit_range():
+    torch.manual_seed(0)
+    X8 = torch.randint(0, 256, (32, 1, 8, 8), dtype=torch.uint8)
+    y = torch.randint(0, 3, (32,))
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+    assert hp.evaluate(net, X8, y) == hp.evaluate(net, X8.float() / 255, y)
+    a, b = (nn.Sequential(nn.Flatten(), nn.Linear(64, 3)) for _ in range(2))
+    b.load_state_dict(a.state_dict())
+    la = hp.train(a, (X8, y), epochs=2, device="cpu", progress=False).train_loss
+    lb = hp.train(b, (X8.float() / 255, y), epochs=2, device="cpu", progress=False).train_loss
+    assert la == lb
+
+
+@pytest.mark.parametrize("capability,dtype,scaled", [((7, 5), torch.float16, True), ((8, 0), torch.bfloat16, False),
+                                                     ((9, 0), torch.bfloat16, False)])
+def test_mixed_precision_uses_native_bf16_only(monkeypatch, capability, dtype, scaled):
+    """T4 (7.5) reports bf16 'supported' through emulation; it must get float16 + loss scaling."""
+    train_module = importlib.import_module("helpers.train")  # the module (hp.train is the function)
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability)
+    enabled, chosen = train_module._amp_settings(torch.device("cuda"), None)
+    assert enabled and chosen == dtype
+    assert (chosen == torch.float16) is scaled  # train() enables the GradScaler exactly for float16
+    assert train_module._amp_settings(torch.device("cuda"), False)[0] is False
+    assert train_module._amp_settings(torch.device("cpu"), None) == (False, torch.float32)
