@@ -8,7 +8,9 @@ One module per concern, each short enough to read in a sitting:
 * ``helpers.models``  — LeNet-5, AlexNet, VGG, Inception, ResNet-18, init, layer summary,
   parameter and multiply-add counts
 * ``helpers.train``   — the one training loop, ``evaluate``
-* ``helpers.plot``    — images, kernels, feature maps, curves, the sliding window
+* ``helpers.plot``    — images, kernels, feature maps, curves, the sliding window,
+  confusion matrices, misclassified images
+* ``helpers.metrics`` — predictions for a whole set, confusion matrix, per-class accuracy
 * ``helpers.runmode`` — CPU runs for the book, the textbook's recipe on a GPU, quick runs for CI
 
 Use it as ``import helpers as hp``; everything below is also reachable as ``hp.<name>``.
@@ -54,7 +56,16 @@ from .ops import (
     corr2d_multi_in_out_1x1,
     pool2d,
 )
-from .plot import plot_history, show_feature_maps, show_images, show_kernels, show_sliding_window
+from .metrics import confusion_matrix, per_class_accuracy, predict
+from .plot import (
+    plot_history,
+    show_confusion_matrix,
+    show_feature_maps,
+    show_images,
+    show_kernels,
+    show_misclassified,
+    show_sliding_window,
+)
 from .runmode import budget, is_quick, run_mode
 from .train import History, accuracy, evaluate, train
 

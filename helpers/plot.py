@@ -1,4 +1,5 @@
-"""Pictures: image grids, kernels and feature maps, training curves, the sliding window.
+"""Pictures: image grids, kernels and feature maps, training curves, the sliding window,
+confusion matrices and misclassified images.
 
 Every function draws one new figure and returns nothing: in a notebook the figure
 is shown once, when the cell ends; elsewhere use ``plt.gcf()`` to get it, e.g. to save it.
@@ -18,7 +19,15 @@ from torch import nn
 from .ops import Pair, _pair, corr2d
 from .train import History
 
-__all__ = ["show_images", "show_kernels", "show_feature_maps", "plot_history", "show_sliding_window"]
+__all__ = [
+    "show_images",
+    "show_kernels",
+    "show_feature_maps",
+    "plot_history",
+    "show_sliding_window",
+    "show_confusion_matrix",
+    "show_misclassified",
+]
 
 
 def _grid(n: int, ncols: int) -> tuple[int, int]:
@@ -161,4 +170,68 @@ def show_sliding_window(X: torch.Tensor, K: torch.Tensor, i: int, j: int, stride
     _draw_matrix(axes[0], Xp, f"input{padded}", (i * sh, j * sw, kh, kw), "tab:blue")
     _draw_matrix(axes[1], K, "kernel", (0, 0, kh, kw), "tab:orange")
     _draw_matrix(axes[2], Y, f"output: cell ({i}, {j}) = {float(Y[i, j]):g}", (i, j, 1, 1), "tab:green")
+    fig.tight_layout()
+
+
+def show_confusion_matrix(
+    cm: torch.Tensor,
+    class_names: Sequence[str],
+    normalize: bool = False,
+    title: str | None = None,
+    size: float = 5.5,
+) -> None:
+    """A C×C confusion matrix (rows: true class, columns: predicted) as a coloured grid.
+
+    Each cell shows its count, or with ``normalize`` its fraction of the row (the
+    diagonal is then the per-class accuracy); both axes are labelled with ``class_names``.
+    """
+    cm = torch.as_tensor(cm).detach().cpu()
+    if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
+        raise ValueError(f"cm must be a square C×C matrix, got shape {tuple(cm.shape)}")
+    if len(class_names) != len(cm):
+        raise ValueError(f"{len(cm)} classes in cm but {len(class_names)} class names")
+    values = cm.double()
+    if normalize:
+        values = values / values.sum(dim=1, keepdim=True).clamp(min=1)
+    values = values.numpy()
+    fig, ax = plt.subplots(figsize=(size, size))
+    ax.imshow(values, cmap="Blues", vmin=0, vmax=max(float(values.max()), 1e-12))
+    threshold = values.max() / 2
+    for i in range(len(cm)):
+        for j in range(len(cm)):
+            text = f"{values[i, j]:.2f}" if normalize else f"{int(cm[i, j])}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=7, color="white" if values[i, j] > threshold else "black")
+    ticks = range(len(cm))
+    ax.set_xticks(ticks, class_names, rotation=45, ha="right", fontsize=8)
+    ax.set_yticks(ticks, class_names, fontsize=8)
+    ax.set(xlabel="predicted class", ylabel="true class")
+    default = "confusion matrix (fraction of each true class)" if normalize else f"confusion matrix ({int(cm.sum()):,} examples)"
+    ax.set_title(title or default, fontsize=10)
+    fig.tight_layout()
+
+
+def show_misclassified(
+    X: torch.Tensor,
+    y_true: torch.Tensor,
+    y_pred: torch.Tensor,
+    class_names: Sequence[str],
+    max_images: int = 24,
+    ncols: int = 8,
+    size: float = 1.3,
+) -> None:
+    """The first ``max_images`` images of X (N×1×H×W or N×3×H×W) whose prediction is wrong.
+
+    Each title reads "true class → predicted class" (in red, as in ``show_images``);
+    the figure's title says how many of the N were wrong.
+    """
+    y_true, y_pred = torch.as_tensor(y_true).cpu(), torch.as_tensor(y_pred).cpu()
+    if not (len(X) == len(y_true) == len(y_pred)):
+        raise ValueError(f"X, y_true and y_pred must have the same length, got {len(X)}, {len(y_true)}, {len(y_pred)}")
+    wrong = (y_true != y_pred).nonzero().flatten()
+    if len(wrong) == 0:
+        raise ValueError("no misclassified images: every prediction is right")
+    shown = wrong[:max_images]
+    show_images(X[shown.to(X.device)], y_true[shown], class_names, ncols=ncols, max_images=max_images, predictions=y_pred[shown], size=size)
+    fig = plt.gcf()
+    fig.suptitle(f"{len(shown)} of {len(wrong):,} misclassified (of {len(X):,}): true → predicted", fontsize=10)
     fig.tight_layout()

@@ -59,3 +59,39 @@ def test_sliding_window_marks_the_cell():
     assert _titles(plt.gcf())[-1] == f"output: cell (1, 3) = {window_sum:g}"
     with pytest.raises(ValueError, match="outside"):
         hp.show_sliding_window(X, torch.ones(2, 2), i=3, j=0)
+
+
+def test_confusion_matrix_picture_has_names_and_counts():
+    cm = torch.tensor([[2, 1, 0], [0, 1, 1], [1, 0, 3]])
+    assert hp.show_confusion_matrix(cm, ["cat", "dog", "bird"]) is None
+    (ax,) = plt.gcf().axes
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog", "bird"]
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["cat", "dog", "bird"]
+    assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
+    assert [t.get_text() for t in ax.texts] == ["2", "1", "0", "0", "1", "1", "1", "0", "3"]  # row by row
+    assert ax.get_title() == "confusion matrix (9 examples)"
+    hp.show_confusion_matrix(cm, ["cat", "dog", "bird"], normalize=True)
+    (ax,) = plt.gcf().axes
+    assert [t.get_text() for t in ax.texts][:3] == ["0.67", "0.33", "0.00"]  # row 0 over its 3 examples
+    assert [t.get_text() for t in ax.texts][8] == "0.75"
+    with pytest.raises(ValueError, match="class names"):
+        hp.show_confusion_matrix(cm, ["cat", "dog"])
+    with pytest.raises(ValueError, match="square"):
+        hp.show_confusion_matrix(torch.ones(2, 3), ["a", "b"])
+
+
+def test_misclassified_shows_only_the_mistakes():
+    X = torch.rand(6, 3, 32, 32)
+    y_true = torch.tensor([0, 1, 2, 0, 1, 2])
+    y_pred = torch.tensor([0, 2, 2, 1, 1, 0])  # wrong at 1, 3 and 5
+    assert hp.show_misclassified(X, y_true, y_pred, ["a", "b", "c"], ncols=2) is None
+    fig = plt.gcf()
+    assert len(fig.axes) == 4  # 3 mistakes on a 2×2 grid
+    assert _titles(fig) == ["b\n→ c", "a\n→ b", "c\n→ a"]
+    assert fig._suptitle.get_text() == "3 of 3 misclassified (of 6): true → predicted"
+    hp.show_misclassified(X, y_true, y_pred, ["a", "b", "c"], max_images=2)
+    assert _titles(plt.gcf()) == ["b\n→ c", "a\n→ b"]
+    with pytest.raises(ValueError, match="no misclassified"):
+        hp.show_misclassified(X, y_true, y_true, ["a", "b", "c"])
+    with pytest.raises(ValueError, match="same length"):
+        hp.show_misclassified(X, y_true[:5], y_pred, ["a", "b", "c"])

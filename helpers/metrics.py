@@ -1,0 +1,128 @@
+"""After training: predictions for a whole test set, the confusion matrix, per-class accuracy.
+
+``predict`` runs a trained model over N examples in mini-batches on the model's
+device (no per-sample Python) and returns the arg-max labels, optionally with the
+softmax probabilities. ``confusion_matrix`` counts (true, predicted) pairs in one
+``bincount``; ``per_class_accuracy`` reads its diagonal.
+
+>>> pred = predict(model, X_test)
+>>> cm = confusion_matrix(y_test, pred, num_classes=10)   # rows: true class, columns: predicted
+>>> per_class_accuracy(cm)                                # recall of each class
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import torch
+from torch import nn
+
+__all__ = ["predict", "confusion_matrix", "per_class_accuracy"]
+
+
+def _as_float(X: torch.Tensor) -> torch.Tensor:
+    """uint8 pixels 0–255 → float in [0, 1]; float tensors unchanged."""
+    return X.float().div_(255) if X.dtype == torch.uint8 else X
+
+
+@torch.no_grad()
+def predict(
+    model: nn.Module,
+    X: torch.Tensor,
+    batch_size: int = 1024,
+    transform: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    return_probs: bool = False,
+) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+    """Predicted classes of ``model`` for every row of ``X``, in eval mode.
+
+    Args:
+        model: maps a batch N×… to N×C logits.
+        X: N×… inputs (e.g. N×C×H×W images; uint8 batches are scaled to [0, 1]).
+        batch_size: examples per forward pass.
+        transform: applied to each batch on the device before the forward pass
+            (e.g. ``hp.resize_to(224)``), as in ``train``/``evaluate``.
+        return_probs: also return the softmax probabilities.
+
+    Returns:
+        ``y_pred`` (N,) int64 on the model's device, or ``(y_pred, probs)`` with
+        ``probs`` N×C float32 (each row sums to 1). The model's train/eval mode is restored.
+    """
+    if not isinstance(X, torch.Tensor) or X.ndim < 2 or len(X) == 0:
+        raise ValueError(f"X must be a non-empty tensor N×…, got {getattr(X, 'shape', type(X).__name__)}")
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else X.device
+    # On CUDA, the same mixed precision as ``train``/``evaluate``, so the predictions agree with them.
+    use_amp = device.type == "cuda"
+    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    was_training = model.training
+    model.eval()
+    preds, probs = [], []
+    try:
+        for start in range(0, len(X), batch_size):
+            xb = X[start : start + batch_size].to(device)
+            xb = transform(xb) if transform is not None else _as_float(xb)
+            with torch.autocast(device.type, amp_dtype, enabled=use_amp):
+                logits = model(xb).float()
+            if logits.ndim != 2 or len(logits) != len(xb):
+                raise ValueError(f"the model must return N×C logits, got shape {tuple(logits.shape)} for {len(xb)} inputs")
+            preds.append(logits.argmax(dim=1))
+            if return_probs:
+                probs.append(torch.softmax(logits, dim=1))
+    finally:
+        model.train(was_training)
+    y_pred = torch.cat(preds)
+    return (y_pred, torch.cat(probs)) if return_probs else y_pred
+
+
+def _labels(y: torch.Tensor, name: str) -> torch.Tensor:
+    if not isinstance(y, torch.Tensor):
+        y = torch.as_tensor(y)
+    if y.ndim != 1:
+        hint = " (one-hot labels? pass y.argmax(dim=1))" if y.ndim == 2 else ""
+        raise ValueError(f"{name} must be a 1-D tensor of class indices, got shape {tuple(y.shape)}{hint}")
+    if y.dtype.is_floating_point or y.dtype == torch.bool or y.is_complex():
+        raise ValueError(f"{name} must hold integer class indices, got dtype {y.dtype}")
+    return y.long()
+
+
+def confusion_matrix(y_true: torch.Tensor, y_pred: torch.Tensor, num_classes: int) -> torch.Tensor:
+    """Counts of (true class, predicted class) pairs.
+
+    Args:
+        y_true, y_pred: (N,) integer class indices in ``[0, num_classes)``, same length.
+        num_classes: C.
+
+    Returns:
+        C×C int64 tensor ``cm`` on ``y_true``'s device: ``cm[i, j]`` is the number of
+        examples of true class ``i`` predicted as ``j``. Rows sum to the class sizes,
+        the diagonal holds the correct predictions, everything sums to N.
+    """
+    if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    y_true, y_pred = _labels(y_true, "y_true"), _labels(y_pred, "y_pred")
+    if len(y_true) != len(y_pred):
+        raise ValueError(f"y_true and y_pred must have the same length, got {len(y_true)} and {len(y_pred)}")
+    y_pred = y_pred.to(y_true.device)
+    for name, y in (("y_true", y_true), ("y_pred", y_pred)):
+        if len(y) and (y.min() < 0 or y.max() >= num_classes):
+            raise ValueError(f"{name} has labels outside [0, {num_classes}): min {int(y.min())}, max {int(y.max())}")
+    counts = torch.bincount(y_true * num_classes + y_pred, minlength=num_classes * num_classes)
+    return counts.reshape(num_classes, num_classes)
+
+
+def per_class_accuracy(cm: torch.Tensor) -> torch.Tensor:
+    """Accuracy within each true class (the recall): ``cm[i, i] / cm[i].sum()``.
+
+    Args:
+        cm: C×C confusion matrix, rows = true class (as from ``confusion_matrix``).
+
+    Returns:
+        (C,) float64 tensor in [0, 1]; NaN for a class with no examples.
+    """
+    if not isinstance(cm, torch.Tensor) or cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] == 0:
+        raise ValueError(f"cm must be a square C×C tensor, got shape {tuple(getattr(cm, 'shape', ()))}")
+    if (cm < 0).any():
+        raise ValueError("cm must hold non-negative counts")
+    cm = cm.double()
+    return cm.diagonal() / cm.sum(dim=1)
