@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test unit notebooks clean
+.PHONY: book test unit notebooks bench-deps clean
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ unit: $(STAMP)
 # Re-execute notebooks in full mode and store their outputs: make notebooks [NB=notebooks/01_x.ipynb]
 notebooks: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py $(NB)
+
+# d2l, the textbook's package, for tests/test_parity_d2l.py and benchmarks/trainers.py only.
+# Its pinned requirements would downgrade numpy and matplotlib, so it comes without them,
+# plus the modules it imports; it is never a dependency of the book itself.
+bench-deps: $(STAMP)
+	$(BIN)/python -m pip install pandas scipy -c constraints.txt
+	$(BIN)/python -m pip install --no-deps d2l==1.0.3
 
 clean:
 	rm -rf _build
