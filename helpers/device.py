@@ -59,6 +59,8 @@ def to_device(obj: Any, device: torch.device | str) -> Any:
         return obj.to(device)
     if isinstance(obj, dict):
         return {k: to_device(v, device) for k, v in obj.items()}
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a namedtuple takes its fields as arguments
+        return type(obj)(*(to_device(v, device) for v in obj))
     if isinstance(obj, (list, tuple)):
         return type(obj)(to_device(v, device) for v in obj)
     return obj

@@ -77,6 +77,13 @@ def _check_data(data: Data, name: str) -> Data:
     return X, y
 
 
+def _check_dtype(model: nn.Module, X: torch.Tensor) -> None:
+    """Float images must match the model's parameter dtype (uint8 ones are converted per batch)."""
+    first = next(model.parameters(), None)
+    if first is not None and X.is_floating_point() and X.dtype != first.dtype:
+        raise ValueError(f"X is {X.dtype} but the model's parameters are {first.dtype}: convert one of them, e.g. X.to({first.dtype})")
+
+
 def _amp_settings(device: torch.device, amp: bool | None) -> tuple[bool, torch.dtype]:
     if device.type != "cuda":
         if amp:
@@ -181,6 +188,7 @@ def train(
         return torch.autocast(device.type, amp_dtype, enabled=use_amp)
 
     model.to(device)
+    _check_dtype(model, X)
     if device.type == "cuda":
         model.to(memory_format=torch.channels_last)
         torch.backends.cudnn.benchmark = True

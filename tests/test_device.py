@@ -65,3 +65,11 @@ def test_budget_is_quick_then_gpu_then_cpu(monkeypatch, quick, cuda, expected):
     assert hp.budget(full=3, quick=1, gpu=10) == expected
     assert hp.run_mode() == {1: "quick", 10: "gpu", 3: "cpu"}[expected]
     assert hp.budget(full=3, quick=1) == (1 if quick == "1" else 3)  # no GPU budget: the CPU one
+
+
+def test_to_device_keeps_namedtuples():
+    from collections import namedtuple
+
+    Batch = namedtuple("Batch", ["X", "y"])
+    moved = hp.to_device(Batch(torch.ones(2), [torch.zeros(1)]), "meta")
+    assert isinstance(moved, Batch) and moved.X.device.type == "meta" and moved.y[0].device.type == "meta"

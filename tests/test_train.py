@@ -134,3 +134,9 @@ def test_mixed_precision_uses_native_bf16_only(monkeypatch, capability, dtype, s
     assert (chosen == torch.float16) is scaled  # train() enables the GradScaler exactly for float16
     assert train_module._amp_settings(torch.device("cuda"), False)[0] is False
     assert train_module._amp_settings(torch.device("cpu"), None) == (False, torch.float32)
+
+
+def test_float64_images_get_a_clear_error():
+    X, y = torch.randn(8, 4, dtype=torch.float64), torch.randint(0, 2, (8,))
+    with pytest.raises(ValueError, match=r"X is torch.float64 but the model's parameters are torch.float32"):
+        hp.train(nn.Linear(4, 2), (X, y), epochs=1, device="cpu", progress=False)
