@@ -5,8 +5,8 @@
 
 Each measurement runs in a fresh subprocess so that its peak is its own: it loads the
 full Fashion-MNIST (60,000 train + 10,000 test images), builds the model, runs a few
-training steps of batch 128 with ``hp.train`` and one evaluation batch of 1,024 with
-``hp.evaluate``, then reports the peak host memory (``ru_maxrss``), the peak GPU memory
+training steps of batch 128 with ``hp.train`` and an evaluation of 1,024 test images with
+``hp.evaluate`` (its default batches of 256), then reports the peak host memory (``ru_maxrss``), the peak GPU memory
 (``torch.cuda.max_memory_allocated``, on CUDA), the bytes the stored dataset takes, the
 seconds per training step and the cost of the per-batch resize alone. Set BOOK_DATA_DIR
 when offline. The book's budget: ≤ 12 GB of GPU memory and ≤ 8 GB of host RAM.

@@ -116,3 +116,65 @@ def test_display_math_stands_in_its_own_block(nb):
             if line.lstrip().startswith("$$") and delimiters % 2 == 0:
                 assert not prev.strip(), f"{nb.name}: put a blank line before the display math {line[:50]!r}"
             delimiters += line.count("$$")
+
+
+# --- The website: hidden setup cells, folded checks, marks, citations (issue 11) ---
+
+import sys  # noqa: E402
+
+sys.path.insert(0, str(ROOT / "tools"))
+import tag_cells  # noqa: E402
+
+MARK_LABELS = {"📝": {"Lecture.", "Lab."}, "📖": {"Textbook."}, "🗣️": {"In class."}, "✍️": {"Our note."},
+               "🔬": {"Experiment."}, "❓": {"Question."}}
+TEXTBOOK_CHAPTERS = {"03", "04", "05", "06", "07", "08", "09", "10"}
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_cells_are_tagged_for_the_website(nb):
+    """Setup cell removed from the site, every check cell folded behind 'Show the check' (tools/tag_cells.py)."""
+    import nbformat
+
+    found = tag_cells.problems(nbformat.read(nb, as_version=4))
+    assert not found, f"{nb.name}: run `python tools/tag_cells.py`:\n" + "\n".join(found)
+
+
+def test_check_cells_are_recognised():
+    assert tag_cells.is_check_cell({"cell_type": "code", "source": "x = 1\nassert x == 1", "outputs": []})
+    assert not tag_cells.is_check_cell({"cell_type": "code", "source": "assert True\nprint(1)", "outputs": [{"text": "1"}]})
+    assert not tag_cells.is_check_cell({"cell_type": "code", "source": "print('assert')", "outputs": []})
+    assert not tag_cells.is_check_cell({"cell_type": "markdown", "source": "assert x", "outputs": []})
+
+
+def _marks(nb: Path) -> list[tuple[str, str]]:
+    found = []
+    for c in _cells(nb):
+        if c["cell_type"] == "markdown":
+            found += re.findall(r"^>\s*(\S+)\s+\*\*([^*]+)\*\*", _source(c), re.MULTILINE)
+    return [(mark, label) for mark, label in found if not mark[0].isascii()]
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_remarks_use_the_six_marks_and_say_where_they_come_from(nb):
+    marks = _marks(nb)
+    for mark, label in marks:
+        assert label in MARK_LABELS.get(mark, set()), f"{nb.name}: unknown mark {mark} **{label}**"
+    chapter = nb.name[:2]
+    if chapter in TEXTBOOK_CHAPTERS:   # the textbook's material is marked as the textbook's, not the lecture's
+        assert ("📝", "Lecture.") not in marks and ("📖", "Textbook.") in marks, nb.name
+    else:
+        assert ("📖", "Textbook.") not in marks, nb.name
+
+
+def _bib_keys() -> set[str]:
+    return set(re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(), re.MULTILINE))
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_chapters_cite_their_sources_and_link_the_glossary(nb):
+    text = "\n".join(_source(c) for c in _cells(nb) if c["cell_type"] == "markdown")
+    keys = [k.strip() for group in re.findall(r"\{cite:[pt]\}`([^`]+)`", text) for k in group.split(",")]
+    assert keys, f"{nb.name}: cites nothing from references.bib"
+    assert set(keys) <= _bib_keys(), f"{nb.name}: unknown citation keys {set(keys) - _bib_keys()}"
+    if nb.name[:2] != "00":
+        assert "../book/glossary.md" in text, f"{nb.name}: no link to the glossary"
