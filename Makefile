@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test unit notebooks bench-deps clean
+.PHONY: book test unit notebooks bench-deps mathjax site-test clean
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,19 @@ notebooks: $(STAMP)
 bench-deps: $(STAMP)
 	$(BIN)/python -m pip install pandas scipy -c constraints.txt
 	$(BIN)/python -m pip install --no-deps d2l==1.0.3
+
+# MathJax 3 from the npm registry, for a site that typesets math without a CDN.
+MATHJAX := .cache/mathjax/node_modules/mathjax/es5
+$(MATHJAX)/tex-mml-chtml.js:
+	npm install --no-audit --no-fund --prefix .cache/mathjax mathjax@3.2.2
+mathjax: $(MATHJAX)/tex-mml-chtml.js
+
+# The website in a real browser: build it with the local MathJax, then open every page in
+# headless Chromium (Debian's chromium + chromium-driver; see tests/browser/).
+site-test: $(STAMP) $(MATHJAX)/tex-mml-chtml.js
+	rm -rf _build/html
+	BOOK_MATHJAX=$(MATHJAX) $(BIN)/jupyter-book build . --warningiserror --keep-going
+	$(BIN)/python -m pytest tests/browser -v
 
 clean:
 	rm -rf _build

@@ -8,6 +8,11 @@
    MathJax 3's browser build (the ``es5`` folder of the npm package ``mathjax@3``: ``make mathjax``
    installs one), that folder is copied into the site as ``_static/mathjax`` and the pages load
    MathJax from there. Unset, the pages load it from Sphinx's default CDN.
+3. **A clean browser console** (what tests/browser checks): sphinx-thebe adds its inline
+   configuration script twice under Jupyter Book (``const THEBE_JS_URL`` declared twice, a
+   SyntaxError on every page), so each page keeps one copy of every script; and a first-time
+   visitor's colour mode defaults to ``auto`` instead of an empty string, which the theme
+   reports as an error.
 """
 from __future__ import annotations
 
@@ -78,8 +83,31 @@ def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
         shutil.copytree(folder, Path(app.outdir) / "_static" / "mathjax", dirs_exist_ok=True)
 
 
+def _script_key(script) -> tuple:
+    attributes = getattr(script, "attributes", {}) or {}
+    filename = getattr(script, "filename", script) or ""   # an inline script's is None or ""
+    return str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items()))
+
+
+def dedupe_scripts(app: Sphinx, pagename: str, templatename: str, context: dict, doctree) -> None:
+    """Keep the first of identical script entries (same file or inline body, same attributes)."""
+    scripts, seen = [], set()
+    for script in context.get("script_files", []):
+        key = _script_key(script)
+        if key not in seen:
+            seen.add(key)
+            scripts.append(script)
+    context["script_files"] = scripts
+
+
+def default_colour_mode(app: Sphinx, config: Config) -> None:
+    config.html_context = {"default_mode": "auto", **(config.html_context or {})}
+
+
 def setup(app: Sphinx) -> dict:
     app.add_transform(MarkCallouts)
+    app.connect("config-inited", default_colour_mode)
+    app.connect("html-page-context", dedupe_scripts)
     app.connect("config-inited", use_local_mathjax)
     app.connect("build-finished", copy_mathjax)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -1,0 +1,170 @@
+"""Every page of the built website, opened in headless Chromium (issue 11).
+
+    make site-test          # builds the site with a local MathJax, then runs this file
+
+For each HTML page of ``_build/html`` (served on localhost by a server that records every
+request it could not answer): no console errors, no missing assets, math typeset by MathJax
+(``mjx-container`` elements, no raw ``\\(``), every image loaded, the Colab launch link on every
+chapter, and every internal link (file and ``#anchor``) resolving. Screenshots of the home page
+and one chapter at desktop and phone widths go to ``_build/screenshots``.
+
+Needs Debian's ``chromium`` and ``chromium-driver`` (no browser is downloaded) and a site
+built with ``BOOK_MATHJAX`` (``make site-test`` does both builds; CI installs the packages).
+"""
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import re
+import shutil
+import threading
+from pathlib import Path
+from urllib.parse import unquote, urljoin, urlsplit
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SITE = Path(os.environ.get("BOOK_SITE", ROOT / "_build" / "html"))
+SHOTS = ROOT / "_build" / "screenshots"
+# Debian's packages by default; BOOK_CHROMIUM / BOOK_CHROMEDRIVER name another installed pair.
+CHROMIUM = os.environ.get("BOOK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMEDRIVER = os.environ.get("BOOK_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
+PAGES = sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html") if "_static" not in p.parts) if SITE.is_dir() else []
+
+webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
+if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
+    pytest.fail(f"no Chromium at {CHROMIUM} or ChromeDriver at {CHROMEDRIVER}: apt-get install chromium chromium-driver",
+                pytrace=False)
+if not PAGES:
+    pytest.fail(f"no built site at {SITE}: run `make site-test` (or `make book`) first", pytrace=False)
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    failures: list[str] = []
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def send_error(self, code, message=None, explain=None):
+        type(self).failures.append(f"{code} {unquote(self.path)}")
+        super().send_error(code, message, explain)
+
+
+@pytest.fixture(scope="module")
+def server():
+    handler = functools.partial(_Handler, directory=str(SITE))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser(tmp_path_factory):
+    from selenium.webdriver.chrome.service import Service
+
+    os.environ.setdefault("SE_OFFLINE", "true")  # never let Selenium Manager fetch anything
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--disable-dev-shm-usage", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+                 "--window-size=1280,900"):
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+
+
+def _open(browser, url: str) -> None:
+    """Load a page and wait until MathJax (if the page loads it) has typeset everything."""
+    browser.get(url)
+    browser.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "const wait = (n) => {"
+        "  if (window.MathJax && MathJax.startup && MathJax.startup.promise) {"
+        "    MathJax.startup.promise.then(() => done(true), () => done(false)); return; }"
+        "  if (n <= 0 || !document.querySelector('script[src*=\"mathjax\"], script[src*=\"tex-mml\"]')) { done(null); return; }"
+        "  setTimeout(() => wait(n - 1), 100); };"
+        "if (document.readyState === 'complete') wait(50); else window.addEventListener('load', () => wait(50));"
+    )
+
+
+def _ids(path: Path) -> set[str]:
+    return set(re.findall(r'\sid="([^"]+)"', path.read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_page_in_browser(page, server, browser):
+    _Handler.failures.clear()
+    browser.get_log("browser")  # drop what earlier pages logged
+    _open(browser, urljoin(server, page))
+
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, f"{page}: console errors {errors}"
+    assert not _Handler.failures, f"{page}: requests the server could not answer {_Handler.failures}"
+
+    images = browser.execute_script(
+        "return Array.from(document.images).map(i => [i.currentSrc || i.src, i.complete && i.naturalWidth > 0]);")
+    broken = [src for src, ok in images if not ok]
+    assert not broken, f"{page}: images that did not load {broken}"
+
+    untypeset = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.math')).filter(m => !m.querySelector('mjx-container'))"
+        ".map(m => m.textContent.slice(0, 60));")
+    assert not untypeset, f"{page}: math that MathJax did not typeset {untypeset[:5]}"
+    prose = browser.execute_script(  # the page's prose without its code: no TeX delimiters may be left
+        "return Array.from(document.querySelectorAll('main p, main li, main td, main dd')).map(e => {"
+        "  const c = e.cloneNode(true); c.querySelectorAll('code, pre, mjx-container').forEach(x => x.remove());"
+        "  return c.textContent; }).join('\\n');")
+    raw = [line for line in prose.splitlines() if "\\(" in line or "\\[" in line or "$" in line]
+    assert not raw, f"{page}: raw TeX in the prose {raw[:3]}"
+
+    if page.startswith("notebooks/"):
+        colab = browser.execute_script(
+            "return Array.from(document.querySelectorAll('a[href*=\"colab.research.google.com\"]')).map(a => a.href);")
+        assert any(page.replace(".html", ".ipynb") in href for href in colab), f"{page}: no Colab launch link {colab}"
+
+    links = browser.execute_script("return Array.from(document.querySelectorAll('a[href]')).map(a => a.href);")
+    for href in links:
+        parts = urlsplit(href)
+        if not href.startswith(server) or parts.path.endswith("/_sources/"):
+            continue
+        target = SITE / unquote(parts.path[1:])
+        if target.is_dir():
+            target = target / "index.html"
+        assert target.exists(), f"{page}: broken internal link {href}"
+        if parts.fragment and target.suffix == ".html":
+            assert unquote(parts.fragment) in _ids(target), f"{page}: link to a missing anchor {href}"
+
+
+@pytest.mark.parametrize("width, height, label", [(1280, 900, "desktop"), (390, 844, "phone")])
+@pytest.mark.parametrize("page", ["book/intro.html", "notebooks/02_core_layers.html"])
+def test_screenshots(page, width, height, label, server, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    browser.set_window_size(width, height)
+    try:
+        _open(browser, urljoin(server, page))
+        path = SHOTS / f"{Path(page).stem}-{label}.png"
+        assert browser.save_screenshot(str(path)) and path.stat().st_size > 10_000, path
+    finally:
+        browser.set_window_size(1280, 900)
+
+
+def test_marks_are_drawn_as_callouts(server, browser):
+    """Each kind of remark gets its own coloured left border; a screenshot shows the first few."""
+    _open(browser, urljoin(server, "notebooks/02_core_layers.html"))
+    borders = browser.execute_script(
+        "const out = {}; document.querySelectorAll('blockquote.book-mark').forEach(q => {"
+        "  const kind = Array.from(q.classList).find(c => c.startsWith('book-mark-'));"
+        "  out[kind] = getComputedStyle(q).borderLeftColor; }); return out;")
+    assert {"book-mark-lecture", "book-mark-in-class", "book-mark-note"} <= set(borders), borders
+    assert len(set(borders.values())) == len(borders), f"two kinds share a colour: {borders}"
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    first = browser.find_element("css selector", "blockquote.book-mark")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", first)
+    assert browser.save_screenshot(str(SHOTS / "marks-desktop.png"))
