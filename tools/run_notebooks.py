@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -79,7 +80,10 @@ def main() -> int:
     for path in paths:
         seconds = execute(path, args.timeout, write=not args.check)
         total += seconds
-        print(f"{seconds:8.1f} s  {path}", flush=True)
+        # ru_maxrss of the children: the largest kernel so far (KiB on Linux), i.e. this notebook's
+        # peak host memory when one notebook is run per call.
+        peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9
+        print(f"{seconds:8.1f} s  {path}  (peak kernel memory so far {peak_gb:.2f} GB)", flush=True)
     print(f"{total:8.1f} s  total")
     return 0
 
