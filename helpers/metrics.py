@@ -16,6 +16,8 @@ from typing import Callable
 import torch
 from torch import nn
 
+from .train import _amp_settings, _batch_transform, _setup_model, _use_channels_last
+
 __all__ = ["predict", "confusion_matrix", "per_class_accuracy"]
 
 
@@ -52,16 +54,17 @@ def predict(
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     first = next(model.parameters(), None)
     device = first.device if first is not None else X.device
-    # On CUDA, the same mixed precision as ``train``/``evaluate``, so the predictions agree with them.
-    use_amp = device.type == "cuda"
-    amp_dtype = torch.bfloat16 if use_amp and torch.cuda.is_bf16_supported() else torch.float16
+    # The same mixed precision and memory layout as ``train``/``evaluate``, so the predictions agree.
+    use_amp, amp_dtype = _amp_settings(device, None)
+    cl = _use_channels_last(model, X, None)
+    per_batch = _batch_transform(X, transform or _as_float, cl)
     was_training = model.training
     model.eval()
     preds, probs = [], []
     try:
+        _setup_model(model, device, cl)
         for start in range(0, len(X), batch_size):
-            xb = X[start : start + batch_size].to(device)
-            xb = transform(xb) if transform is not None else _as_float(xb)
+            xb = per_batch(X[start : start + batch_size].to(device))
             with torch.autocast(device.type, amp_dtype, enabled=use_amp):
                 logits = model(xb).float()
             if logits.ndim != 2 or len(logits) != len(xb):
