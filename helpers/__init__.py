@@ -15,6 +15,10 @@ One module per concern, each short enough to read in a sitting:
 
 Use it as ``import helpers as hp``; everything below is also reachable as ``hp.<name>``.
 """
+import inspect as _inspect
+import sys as _sys
+import types as _types
+
 from .data import (
     DatasetNotFoundError,
     batches,
@@ -70,3 +74,17 @@ from .runmode import budget, is_quick, run_mode
 from .train import History, accuracy, evaluate, train
 
 __version__ = "0.1.0"
+
+
+# ``helpers.train`` names both a submodule and its main function, and the package attribute
+# can hold only one of them: with the function there, ``import helpers.train as m`` gave the
+# function, not the module. So the attribute is the module, made callable: ``hp.train(...)``
+# runs ``helpers.train.train(...)``, and ``import helpers.train as m; m.evaluate`` works.
+class _CallableModule(_types.ModuleType):
+    def __call__(self, *args, **kwargs):
+        return self.train(*args, **kwargs)
+
+
+train = _sys.modules[__name__ + ".train"]
+train.__class__ = _CallableModule
+train.__signature__ = _inspect.signature(train.train)  # what hp.train? and tab completion show

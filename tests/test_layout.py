@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 import helpers as hp
+import helpers.train as train_module
 
 
 def _cnn() -> nn.Sequential:
@@ -54,10 +55,10 @@ def test_default_runs_conv_models_channels_last_and_changes_only_rounding():
 def test_models_without_convolutions_and_flat_inputs_stay_in_the_default_layout():
     X, y = _data()
     mlp = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
-    assert not hp.train.__globals__["_use_channels_last"](mlp, X, None)
-    assert not hp.train.__globals__["_use_channels_last"](_cnn(), X.flatten(1), None)
-    assert hp.train.__globals__["_use_channels_last"](_cnn(), X, None)
-    assert hp.train.__globals__["_use_channels_last"](mlp, X, True)
+    assert not train_module._use_channels_last(mlp, X, None)
+    assert not train_module._use_channels_last(_cnn(), X.flatten(1), None)
+    assert train_module._use_channels_last(_cnn(), X, None)
+    assert train_module._use_channels_last(mlp, X, True)
 
 
 def test_evaluate_and_predict_agree_with_the_training_loops_test_accuracy():
