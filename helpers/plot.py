@@ -43,6 +43,17 @@ def _image(t: torch.Tensor) -> tuple[np.ndarray, str | None]:
     return t.reshape(t.shape[-2:]).numpy(), "gray"
 
 
+def _class_indices(labels, n: int, name: str) -> list[int] | None:
+    """Labels as a list of class indices: one-hot/probability rows become their arg-max."""
+    if labels is None:
+        return None
+    if isinstance(labels, torch.Tensor) and labels.ndim == 2:
+        labels = labels.argmax(dim=1)
+    if len(labels) < n:
+        raise ValueError(f"{n} images to show but only {len(labels)} {name}")
+    return [int(v) for v in labels[:n]]
+
+
 def show_images(
     X: torch.Tensor,
     labels: torch.Tensor | Sequence[int] | None = None,
@@ -55,11 +66,13 @@ def show_images(
     """Grid of the first ``max_images`` images of X (N×1×H×W or N×3×H×W, values in [0, 1]).
 
     Titles show ``class_names[label]`` (or the label); with ``predictions``, a wrong
-    prediction is shown in red after the true label.
+    prediction is shown in red after the true label. ``labels`` and ``predictions`` are
+    class indices (N,) or one-hot rows N×C, with at least one per image shown.
     """
     if X.ndim != 4 or X.shape[1] not in (1, 3):
         raise ValueError(f"show_images expects N×1×H×W or N×3×H×W, got shape {tuple(X.shape)}")
     n = min(len(X), max_images)
+    labels, predictions = _class_indices(labels, n, "labels"), _class_indices(predictions, n, "predictions")
     nrows, ncols = _grid(n, ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
     for k, ax in enumerate(axes.flat):
@@ -69,11 +82,11 @@ def show_images(
         img, cmap = _image(X[k])
         ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
         if labels is not None:
-            label = int(labels[k])
+            label = labels[k]
             title = class_names[label] if class_names else str(label)
             color = "black"
-            if predictions is not None and int(predictions[k]) != label:
-                pred = int(predictions[k])
+            if predictions is not None and predictions[k] != label:
+                pred = predictions[k]
                 title, color = f"{title}\n→ {class_names[pred] if class_names else pred}", "red"
             ax.set_title(title, fontsize=8, color=color)
     fig.tight_layout()

@@ -30,15 +30,32 @@ def test_show_images_titles_and_mistakes():
         hp.show_images(torch.rand(2, 28, 28))
 
 
+def test_show_images_takes_one_hot_labels_and_predictions():
+    """One-hot rows are a documented label format (load_data(..., one_hot=True)); they used to raise."""
+    X, y = torch.rand(3, 1, 8, 8), torch.tensor([2, 0, 1])
+    hp.show_images(X, hp.to_one_hot(y, 3), ["a", "b", "c"], predictions=hp.to_one_hot(torch.tensor([2, 1, 1]), 3))
+    assert _titles(plt.gcf()) == ["c", "a\n→ b", "b"]
+    hp.show_images(X, y.tolist())  # a plain list, no class names: the indices
+    assert _titles(plt.gcf()) == ["2", "0", "1"]
+
+
+def test_show_images_with_too_few_labels_says_so():
+    with pytest.raises(ValueError, match=r"^5 images to show but only 3 labels$"):
+        hp.show_images(torch.rand(5, 1, 8, 8), torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match=r"^4 images to show but only 2 predictions$"):
+        hp.show_images(torch.rand(6, 1, 8, 8), torch.zeros(6, dtype=torch.long), max_images=4, predictions=[0, 1])
+    hp.show_images(torch.rand(5, 1, 8, 8), torch.tensor([0, 1, 2]), max_images=3)  # enough for the images shown
+
+
 def test_kernels_and_feature_maps():
     conv = nn.Conv2d(3, 6, 5)
     hp.show_kernels(conv, in_channel=2)
     assert len(plt.gcf().axes) == 6
     hp.show_feature_maps(conv(torch.rand(1, 3, 12, 12)), ncols=4)
     assert len(plt.gcf().axes) == 8 and "6 of 6 channels" in plt.gcf()._suptitle.get_text()
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="show_kernels needs an nn.Conv2d, got Linear"):
         hp.show_kernels(nn.Linear(2, 2))
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"in_channel must be in \[0, 3\), got 3"):
         hp.show_kernels(conv, in_channel=3)
 
 
