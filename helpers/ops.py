@@ -109,7 +109,7 @@ def conv_output_shape(
     input_hw: tuple[int, int], kernel_size: Pair, padding: Pair = 0, stride: Pair = 1, ceil_mode: bool = False
 ) -> tuple[int, int]:
     """(H_out, W_out) of a conv or pooling layer applied to an H×W input."""
-    h, w = _pair(tuple(input_hw), "input_hw")
+    h, w = _pair(input_hw, "input_hw")
     (kh, kw), (ph, pw), (sh, sw) = _pair(kernel_size, "kernel_size"), _padding(padding), _stride(stride)
     return conv_output_size(h, kh, ph, sh, ceil_mode), conv_output_size(w, kw, pw, sw, ceil_mode)
 
@@ -239,7 +239,7 @@ def conv_matrix(K: torch.Tensor, input_hw: tuple[int, int], padding: Pair = 0, s
     convolution is a very sparse linear map whose non-zeros repeat (weight sharing).
     """
     K = _tensor(K, 2, "K", "kh×kw")
-    h, w = _pair(tuple(input_hw), "input_hw")
+    h, w = _pair(input_hw, "input_hw")
     (ph, pw), (sh, sw) = _padding(padding), _stride(stride)
     kh, kw = K.shape
     h_out, w_out = conv_output_shape((h, w), (kh, kw), (ph, pw), (sh, sw))

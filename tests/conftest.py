@@ -6,6 +6,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from hypothesis import settings
 
 matplotlib.use("Agg")
 
@@ -20,3 +21,10 @@ def data_dir() -> Path:
     if not path.is_dir():
         pytest.fail(f"BOOK_DATA_DIR={value} is not a folder")
     return path
+
+
+# Property tests (hypothesis): the same examples on every run, so a failure in CI repeats locally;
+# HYPOTHESIS_PROFILE=thorough draws many more.
+settings.register_profile("default", derandomize=True, deadline=None, max_examples=60, print_blob=True)
+settings.register_profile("thorough", deadline=None, max_examples=2000)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
