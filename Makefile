@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test unit notebooks bench-deps mathjax site-test clean
+.PHONY: book test unit notebooks bench-deps mathjax site-test mutate clean
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests
+
+# Mutation testing (slow, not in CI): plant one small bug at a time in helpers/ and count the
+# ones the unit tests catch. make mutate [MODULE=ops]; configuration in pyproject.toml [tool.mutmut].
+mutate: $(STAMP)
+	OMP_NUM_THREADS=1 $(BIN)/mutmut run $(if $(MODULE),"helpers.$(MODULE).*")
+	$(BIN)/python tools/mutation_score.py
 
 # Re-execute notebooks in full mode and store their outputs: make notebooks [NB=notebooks/01_x.ipynb]
 notebooks: $(STAMP)
