@@ -2,27 +2,60 @@
 from __future__ import annotations
 
 import os
+import pickle
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 import helpers as hp
+import helpers.data as data_module
 
 
 def _snapshot(folder: Path) -> dict[str, tuple[int, int]]:
     return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns) for p in folder.rglob("*")}
 
 
-@pytest.mark.parametrize("name,mean,std", [("fashion_mnist", 0.2860, 0.3530), ("mnist", 0.1307, 0.3081)])
-def test_mnist_like_train_split(data_dir, name, mean, std):
+@pytest.mark.parametrize("name,mean,std,first,ink,least", [("fashion_mnist", 0.2860, 0.3530, [9, 0, 0, 3, 0, 2, 7, 2], 76247, 5),
+                                                          ("mnist", 0.1307, 0.3081, [5, 0, 4, 1, 9, 2, 1, 3], 27537, 1)])
+def test_mnist_like_train_split(data_dir, name, mean, std, first, ink, least):
     X, y = hp.load_data(name, "train", root=data_dir)
     assert X.shape == (60000, 1, 28, 28) and X.dtype == torch.float32
     assert y.shape == (60000,) and y.dtype == torch.int64
-    assert 0.0 <= X.min() and X.max() <= 1.0
+    assert 0.0 == X.min() and X.max() == 1.0
     assert torch.equal(torch.bincount(y), torch.full((10,), 6000)) if name == "fashion_mnist" else set(y.tolist()) == set(range(10))
     assert abs(X.mean().item() - mean) < 5e-4 and abs(X.std().item() - std) < 5e-4
+    assert y[:8].tolist() == first and round(X[0].sum().item() * 255) == ink  # the official first example
+    _check_images_match_labels(X, y, least)
+
+
+def _check_images_match_labels(X, y, least: int) -> None:
+    """Image-label alignment and orientation from the pictures themselves: the class with the least
+    ink (MNIST's 1, Fashion-MNIST's sandal) is least by a margin, and the mean 1 / trouser is an
+    upright shape (its columns vary far more than its rows; a transposed set would swap them)."""
+    ink = torch.stack([X[y == c].mean() for c in range(10)])
+    assert ink.argmin().item() == least and ink.sort().values[1] - ink[least] > 0.025
+    upright = X[y == 1].mean(0)[0]
+    assert upright.mean(0).std() > 2.5 * upright.mean(1).std()
+
+
+@pytest.mark.parametrize("name,first", [("mnist", [7, 2, 1, 0, 4, 1, 4, 9]), ("fashion_mnist", [9, 2, 1, 1, 6, 1, 4, 6])])
+def test_mnist_like_test_split_starts_with_the_official_labels(data_dir, name, first):
+    X, y = hp.load_data(name, "test", root=data_dir)
+    assert X.shape == (10000, 1, 28, 28) and y[:8].tolist() == first
+    _check_images_match_labels(X, y, least={"mnist": 1, "fashion_mnist": 5}[name])
+
+
+def test_class_names_in_label_order():
+    assert hp.class_names("fashion_mnist") == ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+                                               "Sneaker", "Bag", "Ankle boot")
+    assert hp.class_names("MNIST") == ("0", "1", "2", "3", "4", "5", "6", "7", "8", "9")
+    assert hp.class_names("CIFAR-10") == ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+    assert hp.class_names("Fashion MNIST") == hp.class_names("fashion-mnist") == hp.class_names("FashionMNIST")
+    with pytest.raises(ValueError, match=r"^unknown dataset 'svhn'; choose one of 'Fashion-MNIST', 'MNIST', 'CIFAR-10'$"):
+        hp.class_names("svhn")
 
 
 def test_fashion_mnist_first_label_and_test_split(data_dir):
@@ -53,8 +86,22 @@ def test_cifar10_from_the_jpeg_tar(data_dir, tmp_path, monkeypatch):
     X, y = hp.load_data("cifar10", "test", root=data_dir)
     assert X.shape == (10000, 3, 32, 32) and X.dtype == torch.float32
     assert torch.equal(torch.bincount(y), torch.full((10,), 1000))
-    assert len(set(y[:100].tolist())) == 10  # the fixed shuffle mixes classes in a first-N subset
-    assert list((tmp_path / "cache" / "decoded").glob("*.pt")), "decoded tensors are cached outside the data root"
+    assert y[:10].tolist() == [6, 2, 9, 1, 4, 1, 0, 7, 0, 8]  # the mirror's order after the fixed shuffle (seed 0)
+    # per-channel means of the official test set (0.4942, 0.4851, 0.4504), within JPEG's rounding
+    assert torch.allclose(X.mean((0, 2, 3)), torch.tensor([0.4942, 0.4851, 0.4504]), atol=1e-3)
+    # alignment and orientation: only airplanes and ships are bluer than red, with the sky at the top
+    blue_minus_red = torch.stack([(X[y == c, 2] - X[y == c, 0]).mean() for c in range(10)])
+    assert set((blue_minus_red > 0.03).nonzero().flatten().tolist()) == {0, 8}
+    sky = X[(y == 0) | (y == 8), 2]
+    assert sky[:, :8].mean() - sky[:, -8:].mean() > 0.15 and abs(sky[:, :, :8].mean() - sky[:, :, -8:].mean()) < 0.02
+    cached = list((tmp_path / "cache" / "decoded").glob("*.pt"))
+    assert [p.name for p in cached] == [f"cifar10-test-{(data_dir / 'CIFAR10-jpeg' / 'test.tar').stat().st_size}-"
+                                        f"{(data_dir / 'CIFAR10-jpeg' / 'test.tar').stat().st_mtime_ns}.pt"]
+
+    def no_decoding(*args):
+        raise AssertionError("decoded the tar again instead of reading the cache")
+
+    monkeypatch.setattr(data_module, "_decode_cifar_tar", no_decoding)
     X2, y2 = hp.load_data("cifar10", "test", root=data_dir, n=500)  # from the cache
     assert torch.equal(X2, X[:500]) and torch.equal(y2, y[:500])
 
@@ -70,17 +117,23 @@ def test_loader_never_writes_into_the_given_root(data_dir, tmp_path, monkeypatch
     before = _snapshot(root)
     hp.load_data("mnist", "test", root=root, n=10)
     hp.load_data("cifar10", "test", root=root, n=10)
-    with pytest.raises(hp.DatasetNotFoundError):
+    with pytest.raises(hp.DatasetNotFoundError, match=r"MNIST was not found \(looked in the read-only folder"):
         hp.load_data("mnist", "train", root=root)  # missing: an error, not a download into root
     assert _snapshot(root) == before
 
 
-def test_missing_data_gives_one_clear_error(tmp_path):
-    with pytest.raises(hp.DatasetNotFoundError) as info:
+def test_missing_data_gives_one_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path / "cache"))
+    with pytest.raises(hp.DatasetNotFoundError, match="Fashion-MNIST was not found") as info:
         hp.load_data("fashion_mnist", root=tmp_path)
-    text = str(info.value)
-    assert "Fashion-MNIST was not found" in text and "BOOK_DATA_DIR" in text
-    assert str(tmp_path / "FashionMNIST" / "raw" / "train-images-idx3-ubyte") in text
+    raw = tmp_path / "FashionMNIST" / "raw"
+    assert str(info.value) == (
+        f"Fashion-MNIST was not found (looked in the read-only folder {tmp_path}). Expected:\n"
+        f"  {raw / 'train-images-idx3-ubyte'}\n  {raw / 'train-labels-idx1-ubyte'}\n"
+        f"Put the files there, point BOOK_DATA_DIR (or root=...) at a folder that has them, "
+        f"or unset both to download into {tmp_path / 'cache' / 'data'} (needs internet).")
+    with pytest.raises(hp.DatasetNotFoundError, match=r"CIFAR-10 was not found.*\n.*cifar-10-batches-py\n.*CIFAR10-jpeg/test\.tar\n"):
+        hp.load_data("cifar10", "test", root=tmp_path)
 
 
 def test_download_failure_is_one_line(tmp_path, monkeypatch):
@@ -93,10 +146,10 @@ def test_download_failure_is_one_line(tmp_path, monkeypatch):
         raise RuntimeError("Error downloading train-images-idx3-ubyte.gz:\nTried a mirror, got:\n<urlopen error>")
 
     monkeypatch.setattr(tvd, "FashionMNIST", offline)
-    with pytest.raises(hp.DatasetNotFoundError) as info:
+    with pytest.raises(hp.DatasetNotFoundError, match="could not download Fashion-MNIST") as info:
         hp.load_data("fashion_mnist")
     text = str(info.value)
-    assert "could not download Fashion-MNIST" in text and "\n" not in text and "BOOK_DATA_DIR" in text
+    assert text.startswith(f"could not download Fashion-MNIST into {tmp_path / 'data'} (RuntimeError: Error downloading train-images") and "\n" not in text and "BOOK_DATA_DIR" in text
     assert info.value.__suppress_context__  # raised `from None`: no chained torchvision traceback
 
 
@@ -112,13 +165,6 @@ def test_default_root_is_the_writable_cache(monkeypatch, tmp_path):
 def test_bad_arguments(data_dir, kwargs, message):
     with pytest.raises(ValueError, match=message):
         hp.load_data(root=data_dir, split=kwargs.pop("split", "test"), **kwargs)
-
-
-def test_read_idx_rejects_other_files(tmp_path):
-    bad = tmp_path / "bad"
-    bad.write_bytes(b"not an idx file")
-    with pytest.raises(ValueError, match="not an IDX file"):
-        hp.read_idx(bad)
 
 
 def test_batches_cover_every_example_once():
@@ -180,3 +226,142 @@ def test_resize_arguments_are_checked():
         hp.resize_to((8, 8, 8))
     with pytest.raises(ValueError, match="float pixels"):
         hp.resize_images(torch.zeros(2, 1, 8, 8, dtype=torch.uint8), 4)
+
+
+# --------------------------------------------------------------------------- the download path, offline
+
+
+def _idx_bytes(array: np.ndarray) -> bytes:
+    """The IDX format: zero, zero, type 0x08 (unsigned byte), ndim, big-endian sizes, the bytes."""
+    return bytes([0, 0, 8, array.ndim]) + b"".join(d.to_bytes(4, "big") for d in array.shape) + array.tobytes()
+
+
+def _fake_images(n: int, offset: int) -> np.ndarray:
+    """n 28×28 images: a white top row, the rest filled with offset + k (k = the image's index)."""
+    images = np.empty((n, 28, 28), dtype=np.uint8)
+    for k in range(n):
+        images[k] = offset + k
+        images[k, 0] = 255
+    return images
+
+
+class _FakeTorchvision:
+    """Stand-ins for torchvision's dataset classes: on construction they write tiny files where
+    the real ones would put the downloaded data, in the same formats."""
+
+    def __init__(self):
+        self.calls = []
+
+    def mnist(self, folder: str):
+        def make(root, train, download):
+            self.calls.append((folder, root, train, download))
+            raw = Path(root) / folder / "raw"
+            raw.mkdir(parents=True, exist_ok=True)
+            prefix, labels = ("train", [3, 1, 4]) if train else ("t10k", [1, 5])
+            (raw / f"{prefix}-images-idx3-ubyte").write_bytes(_idx_bytes(_fake_images(len(labels), 10 if train else 50)))
+            (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(_idx_bytes(np.array(labels, dtype=np.uint8)))
+
+        return make
+
+    def cifar10(self, root, train, download):
+        """torchvision's cifar-10-batches-py: pickled dicts, each row R, G, B planes of 32×32, row by row."""
+        self.calls.append(("CIFAR10", root, train, download))
+        folder = Path(root) / "cifar-10-batches-py"
+        folder.mkdir(parents=True, exist_ok=True)
+        for b, name in enumerate([f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]):
+            images = np.zeros((2, 3, 32, 32), dtype=np.uint8)
+            images[:, 0, :16] = 255  # red sky at the top
+            images[:, 1] = np.array([10 * b, 10 * b + 1], dtype=np.uint8)[:, None, None]  # green says which image
+            images[:, 2, :, :16] = 200  # blue on the left half
+            with open(folder / name, "wb") as f:
+                pickle.dump({"data": images.reshape(2, 3072), "labels": [b, 9 - b]}, f, protocol=2)
+
+
+@pytest.fixture
+def fake_download(monkeypatch, tmp_path):
+    import torchvision.datasets as tvd
+
+    monkeypatch.delenv("BOOK_DATA_DIR", raising=False)
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path))
+    fake = _FakeTorchvision()
+    monkeypatch.setattr(tvd, "MNIST", fake.mnist("MNIST"))
+    monkeypatch.setattr(tvd, "FashionMNIST", fake.mnist("FashionMNIST"))
+    monkeypatch.setattr(tvd, "CIFAR10", fake.cifar10)
+    return fake
+
+
+@pytest.mark.parametrize("name,folder", [("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")])
+def test_download_then_read_mnist_like(fake_download, tmp_path, name, folder):
+    X, y = hp.load_data(name)
+    assert fake_download.calls == [(folder, str(tmp_path / "data"), True, True)]
+    assert X.shape == (3, 1, 28, 28) and y.tolist() == [3, 1, 4]
+    assert torch.equal(X[:, 0, 0], torch.ones(3, 28)) and (X[:, 0, 1:] * 255).round().flatten(1).mean(1).tolist() == [10, 11, 12]
+    X_test, y_test = hp.load_data(name, "test", dtype=torch.uint8)
+    assert y_test.tolist() == [1, 5] and X_test[:, 0, 5, 5].tolist() == [50, 51] and X_test.dtype == torch.uint8
+    assert fake_download.calls[1] == (folder, str(tmp_path / "data"), False, True)
+    hp.load_data(name, n=2)
+    assert len(fake_download.calls) == 2  # downloaded once per split, then read from the files
+
+
+def test_download_then_read_cifar10_pickles(fake_download, tmp_path):
+    X, y = hp.load_data("cifar10", dtype=torch.uint8)
+    assert fake_download.calls == [("CIFAR10", str(tmp_path / "data"), True, True)]
+    assert X.shape == (10, 3, 32, 32) and y.tolist() == [0, 9, 1, 8, 2, 7, 3, 6, 4, 5]  # data_batch_1 … 5, in order
+    assert X[:, 1, 0, 0].tolist() == [0, 1, 10, 11, 20, 21, 30, 31, 40, 41]
+    assert (X[:, 0, :16] == 255).all() and (X[:, 0, 16:] == 0).all()  # red at the top: rows are rows
+    assert (X[:, 2, :, :16] == 200).all() and (X[:, 2, :, 16:] == 0).all()  # blue on the left: columns are columns
+    X_test, y_test = hp.load_data("cifar10", "test")
+    assert y_test.tolist() == [5, 4] and torch.equal(X_test[:, 1, 0, 0], torch.tensor([50, 51]) / 255)
+    assert len(fake_download.calls) == 1  # the folder holds both splits: no second download
+
+
+# --------------------------------------------------------------------------- readers and small pieces
+
+
+def test_read_idx_reads_images_and_labels(tmp_path):
+    images = np.arange(2 * 3 * 4, dtype=np.uint8).reshape(2, 3, 4)
+    (tmp_path / "images").write_bytes(_idx_bytes(images))
+    (tmp_path / "labels").write_bytes(_idx_bytes(np.array([7, 2, 9], dtype=np.uint8)))
+    assert torch.equal(hp.read_idx(tmp_path / "images"), torch.from_numpy(images))
+    assert hp.read_idx(str(tmp_path / "labels")).tolist() == [7, 2, 9]
+
+
+@pytest.mark.parametrize("data,message", [
+    (b"\x00\x00\x08", "is not an IDX file of unsigned bytes"),
+    (b"\x01\x00\x08\x01\x00\x00\x00\x01\x05", "is not an IDX file of unsigned bytes"),
+    (b"\x00\x01\x08\x01\x00\x00\x00\x01\x05", "is not an IDX file of unsigned bytes"),
+    (b"\x00\x00\x0d\x01\x00\x00\x00\x01\x05", "is not an IDX file of unsigned bytes"),
+    (b"\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x03\x01\x02\x03\x04\x05", r"is truncated: header says \[2, 3\], body has 5 bytes"),
+    (b"\x00\x00\x08\x01\x00\x00\x00\x02\x01\x02\x03", r"is truncated: header says \[2\], body has 3 bytes"),
+])  # fmt: skip
+def test_read_idx_rejects_other_files(tmp_path, data, message):
+    bad = tmp_path / "bad"
+    bad.write_bytes(data)
+    with pytest.raises(ValueError, match=f"^{bad}.* {message}$"):
+        hp.read_idx(bad)
+
+
+def test_batches_keep_images_and_labels_together_and_follow_the_generator():
+    X, y = torch.arange(10.0).reshape(10, 1) * 10, torch.arange(10)
+    order = torch.randperm(10, generator=torch.Generator().manual_seed(3))
+    got = list(hp.batches(X, y, 4, shuffle=True, generator=torch.Generator().manual_seed(3)))
+    assert [yb.tolist() for _, yb in got] == [order[:4].tolist(), order[4:8].tolist(), order[8:].tolist()]
+    assert all(torch.equal(xb[:, 0], yb * 10.0) for xb, yb in got)
+    unshuffled = list(hp.batches(X, y, 4, transform=lambda xb: xb + 1))
+    assert [yb.tolist() for _, yb in unshuffled] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert torch.equal(unshuffled[2][0], torch.tensor([[81.0], [91.0]]))
+    (whole,) = hp.batches(X, y, 10, shuffle=True)  # one batch holds everything: in order, not shuffled
+    assert torch.equal(whole[1], y)
+
+
+def test_load_data_options(data_dir):
+    X, y = hp.load_data("mnist", "test", n=5, root=data_dir, dtype=torch.float64, device="meta")
+    assert X.dtype == torch.float64 and X.device.type == "meta" and y.device.type == "meta"
+    X, y = hp.load_data("mnist", "test", n=5, root=data_dir, one_hot=True)
+    assert y.tolist() == hp.to_one_hot(torch.tensor([7, 2, 1, 0, 4])).tolist()
+    X, _ = hp.load_data("mnist", "test", n=5, root=data_dir, resize=(14, 7))
+    X8, _ = hp.load_data("mnist", "test", n=5, root=data_dir, dtype=torch.uint8)
+    assert X.shape == (5, 1, 14, 7) and torch.allclose(X, hp.resize_images(X8.float() / 255, (14, 7)))
+    assert hp.to_one_hot(torch.tensor([2, 0]), 4).tolist() == [[0, 0, 1, 0], [1, 0, 0, 0]]
+    with pytest.raises(ValueError, match=r"^n must be an integer from 1 to 10000 for MNIST test, got 2\.5$"):
+        hp.load_data("mnist", "test", n=2.5, root=data_dir)
