@@ -45,7 +45,7 @@ def test_residual_block_shapes():
     X = torch.randn(4, 3, 6, 6)
     assert hp.Residual(3, 3)(X).shape == (4, 3, 6, 6)
     assert hp.Residual(3, 6, use_1x1conv=True, stride=2)(X).shape == (4, 6, 3, 3)
-    with pytest.raises(ValueError, match="1×1 conv"):
+    with pytest.raises(ValueError, match="^a shortcut without a 1×1 conv needs in_channels == out_channels and stride 1$"):
         hp.Residual(3, 6)
 
 
@@ -90,11 +90,164 @@ def test_init_xavier_bounds_weights_and_keeps_biases():
     assert torch.equal(net[0].bias, bias)
 
 
-@pytest.mark.parametrize("call", [lambda: hp.vgg(()), lambda: hp.lenet5(in_channels=0), lambda: hp.resnet_block(3, 3, 0),
-                                  lambda: hp.layer_summary(hp.lenet5(), (1, 0, 28)), lambda: hp.lenet5(image_size=8)])
-def test_bad_model_arguments(call):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("call,message", [
+    (lambda: hp.vgg(()), r"^arch must list at least one \(num_convs, out_channels\) block$"),
+    (lambda: hp.lenet5(in_channels=0), r"^in_channels must be a positive int, got 0$"),
+    (lambda: hp.lenet5(num_classes=2.0), r"^num_classes must be a positive int, got 2\.0$"),
+    (lambda: hp.resnet_block(3, 3, 0), r"^num_residuals must be a positive int, got 0$"),
+    (lambda: hp.layer_summary(hp.lenet5(), (1, 0, 28)), r"^input_shape must be positive ints like \(1, 1, 28, 28\), got \(1, 0, 28\)$"),
+    (lambda: hp.layer_summary(hp.lenet5(), (28,)), r"^input_shape must be positive ints"),
+    (lambda: hp.layer_macs(hp.lenet5(), (1, 1.0, 28, 28)), r"^input_shape must be positive ints"),
+    (lambda: hp.lenet5(image_size=8), "larger than"),
+    (lambda: hp.Residual(3, 3, stride=2), r"^a shortcut without a 1×1 conv needs in_channels == out_channels and stride 1$"),
+    (lambda: hp.Residual(3, 3, use_1x1conv=True, stride=0), r"^stride must be a positive int, got 0$"),
+    (lambda: hp.vgg_block(0, 3, 8), r"^num_convs must be a positive int, got 0$"),
+    (lambda: hp.alexnet(image_size=0), r"^image_size must be a positive int, got 0$"),
+    (lambda: hp.resnet18(num_classes=0), r"^num_classes must be a positive int, got 0$"),
+])  # fmt: skip
+def test_bad_model_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
         call()
+
+
+# --------------------------------------------------------------------------- beyond shapes
+
+
+def test_layer_summary_prints_each_rows_parameters(capsys):
+    rows = hp.layer_summary(hp.lenet5(3, image_size=32, padding=0, modern=True), (1, 3, 32, 32))
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].split() == ["layer", "output", "shape", "parameters"] and len(lines) == 14
+    printed = [(line.split()[0], int(line.split()[-1].replace(",", ""))) for line in lines[1:-1]]
+    # conv 3·6·25+6, conv 6·16·25+16, dense 400·120+120, 120·84+84, 84·10+10; the rest have none
+    assert printed == [("Conv2d", 456), ("ReLU", 0), ("MaxPool2d", 0), ("Conv2d", 2416), ("ReLU", 0), ("MaxPool2d", 0),
+                       ("Flatten", 0), ("Linear", 48120), ("ReLU", 0), ("Linear", 10164), ("ReLU", 0), ("Linear", 850)]
+    assert lines[-1].split() == ["total", "62,006"] and "[1, 6, 28, 28]" in lines[1]
+    assert [name for name, _ in rows] == [name for name, _ in printed]
+    assert hp.layer_summary(hp.lenet5(), (1, 1, 28, 28), show=False) and capsys.readouterr().out == ""
+
+
+class _ModeRecorder(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.seen = []
+        self.scale = nn.Parameter(torch.ones(()))
+
+    def forward(self, X):
+        self.seen.append(self.training)
+        return X * self.scale
+
+
+@pytest.mark.parametrize("summarise", [lambda m: hp.layer_summary(m, (2, 3), show=False), lambda m: hp.count_macs(m, (2, 3))])
+@pytest.mark.parametrize("mode", [True, False])
+def test_summaries_run_in_eval_mode_and_restore_the_mode(summarise, mode):
+    recorder = _ModeRecorder()
+    net = nn.Sequential(recorder, nn.Linear(3, 2), nn.BatchNorm1d(2))
+    net.train(mode)
+    summarise(net)
+    assert recorder.seen == [False] and net.training is mode and recorder.training is mode
+    assert torch.equal(net[2].running_mean, torch.zeros(2)) and net[2].num_batches_tracked == 0
+
+
+def test_layer_summary_runs_on_the_models_device():
+    net = nn.Sequential(nn.Flatten(), nn.Linear(4, 2)).to("meta")
+    assert hp.layer_summary(net, (3, 1, 2, 2), show=False) == [("Flatten", (3, 4)), ("Linear", (3, 2))]
+    assert hp.layer_summary(nn.Sequential(nn.Flatten()), (3, 1, 2, 2), show=False) == [("Flatten", (3, 4))]
+    assert hp.count_macs(net, (3, 1, 2, 2)) == 3 * 2 * 4 and hp.count_macs(nn.Sequential(nn.ReLU()), (1, 2)) == 0
+
+
+@pytest.mark.parametrize("c_in,c_out,use_1x1conv,stride", [(3, 3, False, 1), (3, 6, True, 2), (4, 4, True, 1)])
+@pytest.mark.parametrize("mode", [True, False])
+def test_residual_block_is_relu_of_the_shortcut_when_its_last_batch_norm_is_zero(c_in, c_out, use_1x1conv, stride, mode):
+    torch.manual_seed(0)
+    block = hp.Residual(c_in, c_out, use_1x1conv=use_1x1conv, stride=stride).train(mode)
+    nn.init.zeros_(block.bn2.weight), nn.init.zeros_(block.bn2.bias)
+    X = torch.randn(4, c_in, 6, 6)
+    shortcut = block.conv3(X) if use_1x1conv else X
+    assert torch.equal(block(X), torch.relu(shortcut))
+    assert (block.conv3 is not None) is use_1x1conv and block.conv1.stride == (stride, stride)
+    if use_1x1conv:
+        assert block.conv3.kernel_size == (1, 1) and block.conv3.stride == (stride, stride)
+
+
+def test_residual_block_adds_the_residual_path():
+    """With the shortcut taken away (zero input to the sum), what is left is ReLU(BN(conv(ReLU(BN(conv X)))))."""
+    torch.manual_seed(0)
+    block = hp.Residual(3, 3).eval()
+    for bn in (block.bn1, block.bn2):
+        bn.running_mean.uniform_(-0.5, 0.5), bn.running_var.uniform_(0.5, 2.0)
+    X = torch.randn(2, 3, 5, 5)
+    residual = block.bn2(block.conv2(torch.relu(block.bn1(block.conv1(X)))))
+    assert torch.allclose(block(X), torch.relu(residual + X), atol=1e-6)
+    assert not torch.allclose(block(X), torch.relu(residual), atol=1e-3)
+
+
+def test_resnet_block_halves_only_when_not_first():
+    first, later = hp.resnet_block(64, 64, 2, first_block=True), hp.resnet_block(64, 128, 3)
+    assert [b.conv3 is None for b in first] == [True, True] and [b.conv1.stride for b in first] == [(1, 1)] * 2
+    assert [b.conv3 is None for b in later] == [False, True, True]
+    assert [b.conv1.stride for b in later] == [(2, 2), (1, 1), (1, 1)]
+    assert [b.conv1.in_channels for b in later] == [64, 128, 128] and later(torch.zeros(1, 64, 8, 8)).shape == (1, 128, 4, 4)
+
+
+def test_resnet18_parameters_and_stem():
+    net = hp.resnet18()
+    assert [hp.count_parameters(stage) for stage in net.children()] == [3328, 148224, 525952, 2100480, 8395264, 5130]
+    assert hp.count_parameters(net) == 11_178_378
+    stem = net.b1
+    assert (stem[0].kernel_size, stem[0].stride, stem[0].padding) == ((7, 7), (2, 2), (3, 3))
+    assert (stem[3].kernel_size, stem[3].stride, stem[3].padding) == (3, 2, 1) and isinstance(stem[2], nn.ReLU)
+    assert isinstance(net.last[0], nn.AdaptiveAvgPool2d) and net.last[2].in_features == 512
+
+
+def test_the_big_models_parameters_and_dropout():
+    with torch.device("meta"):  # no memory, no initialisation: only the shapes
+        assert hp.count_parameters(hp.alexnet()) == 46_764_746
+        assert hp.count_parameters(hp.vgg(((1, 64), (1, 128), (2, 256), (2, 512), (2, 512)))) == 128_806_154
+    for net in (hp.alexnet(dropout=0.3, image_size=96), hp.vgg(((1, 8),), dropout=0.3, image_size=32, hidden=16)):
+        assert [m.p for m in net.modules() if isinstance(m, nn.Dropout)] == [0.3, 0.3]
+    net = hp.vgg(((2, 8), (1, 16)), in_channels=3, image_size=32, hidden=24, num_classes=5)
+    assert [m.out_channels for m in net.modules() if isinstance(m, nn.Conv2d)] == [8, 8, 16]
+    assert [(m.in_features, m.out_features) for m in net.modules() if isinstance(m, nn.Linear)] == [(16 * 8 * 8, 24), (24, 24), (24, 5)]
+    assert all(m.kernel_size == (3, 3) and m.padding == (1, 1) for m in net.modules() if isinstance(m, nn.Conv2d))
+    classic, modern = hp.lenet5(), hp.lenet5(modern=True)
+    assert {type(m) for m in classic} >= {nn.Sigmoid, nn.AvgPool2d} and not {nn.ReLU, nn.MaxPool2d} & {type(m) for m in classic}
+    assert {type(m) for m in modern} >= {nn.ReLU, nn.MaxPool2d} and not {nn.Sigmoid, nn.AvgPool2d} & {type(m) for m in modern}
+    assert modern[0].padding == (2, 2) and hp.lenet5(padding=0, image_size=32)[0].padding == (0, 0)
+
+
+def test_inception_is_four_paths_with_relus():
+    torch.manual_seed(0)
+    block = hp.Inception(6, 2, (3, 4), (2, 3), 5)
+    X = torch.randn(2, 6, 7, 7)
+    expected = torch.cat([
+        torch.relu(block.b1(X)),
+        torch.relu(block.b2_2(torch.relu(block.b2_1(X)))),
+        torch.relu(block.b3_2(torch.relu(block.b3_1(X)))),
+        torch.relu(block.b4_2(nn.functional.max_pool2d(X, 3, stride=1, padding=1))),
+    ], dim=1)  # fmt: skip
+    assert torch.equal(block(X), expected)
+    assert [block.b2_2.kernel_size, block.b3_2.kernel_size] == [(3, 3), (5, 5)]
+
+
+def test_init_xavier_gives_every_conv_and_linear_the_xavier_spread():
+    """Xavier-uniform: U(−a, a) with a = √(6 / (fan_in + fan_out)), fan = channels × kernel area.
+    PyTorch's default is narrower (a = 1/√fan_in), so a no-op init fails the lower bounds."""
+    torch.manual_seed(0)
+    for model in (hp.lenet5(), hp.resnet18(), hp.Inception(8, 4, (4, 8), (2, 4), 4)):
+        biases = {name: p.clone() for name, p in model.named_parameters() if not name.endswith("weight")}
+        bn_weights = [m.weight.clone() for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+        model.apply(hp.init_xavier)
+        layers = [m for m in model.modules() if isinstance(m, (nn.Conv2d, nn.Linear))]
+        assert layers
+        for layer in layers:
+            w = layer.weight.detach()
+            receptive = w[0, 0].numel() if w.ndim == 4 else 1
+            a = math.sqrt(6 / ((w.shape[0] + w.shape[1]) * receptive))
+            assert w.abs().max() <= a
+            if w.numel() >= 100:
+                assert w.abs().max() > 0.9 * a and abs(w.std().item() / (a / math.sqrt(3)) - 1) < 0.2, layer
+        assert all(torch.equal(p, biases[name]) for name, p in model.named_parameters() if name in biases)
+        assert all(torch.equal(m.weight, w) for m, w in zip((m for m in model.modules() if isinstance(m, nn.BatchNorm2d)), bn_weights))
 
 
 def test_alexnet_summary_matches_textbook():
