@@ -17,6 +17,7 @@ def fashion(data_dir):
     return train, test
 
 
+@pytest.mark.slow
 def test_short_cpu_run_beats_stated_accuracy(fashion):
     """Modern LeNet-5, 3,000 images, 5 epochs of mini-batches (about 2 s on 2 cores): > 72% test accuracy."""
     train, test = fashion
@@ -73,20 +74,30 @@ def test_accuracy_accepts_labels_or_one_hot():
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_never_silently_trains_on_cpu_when_cuda_was_asked_for():
-    with pytest.raises(RuntimeError, match="CUDA is not available"):
+    with pytest.raises(RuntimeError, match="^device 'cuda' was requested, but CUDA is not available on this machine\\.$"):
         hp.train(nn.Linear(4, 2), (torch.randn(8, 4), torch.randint(0, 2, (8,))), epochs=1, device="cuda", progress=False)
 
 
 @pytest.mark.parametrize(
     "kwargs,message",
-    [({"epochs": 0}, "epochs must be"), ({"epochs": 1, "amp": True, "device": "cpu"}, "amp=True needs a CUDA"),
-     ({"epochs": 1, "train_data": (torch.randn(8, 4), torch.zeros(7))}, "same, non-zero number"),
-     ({"epochs": 1, "train_data": torch.randn(8, 4)}, "pair of tensors")],
-)
+    [({"epochs": 0}, r"epochs must be a positive int, got 0"), ({"epochs": 2.0}, r"epochs must be a positive int, got 2\.0"),
+     ({"epochs": 1, "amp": True, "device": "cpu"}, r"amp=True needs a CUDA device; training runs on cpu"),
+     ({"epochs": 1, "train_data": (torch.randn(8, 4), torch.zeros(7))},
+      r"train_data: X and y must hold the same, non-zero number of examples \(8 vs 7\)"),
+     ({"epochs": 1, "train_data": (torch.randn(0, 4), torch.zeros(0))},
+      r"train_data: X and y must hold the same, non-zero number of examples \(0 vs 0\)"),
+     ({"epochs": 1, "test_data": (torch.randn(3, 4), torch.zeros(2))},
+      r"test_data: X and y must hold the same, non-zero number of examples \(3 vs 2\)"),
+     ({"epochs": 1, "train_data": torch.randn(8, 4)}, r"train_data must be a pair of tensors \(X, y\)"),
+     ({"epochs": 1, "train_data": (torch.randn(8, 4), torch.zeros(8), torch.zeros(8))}, r"train_data must be a pair of tensors \(X, y\)"),
+     ({"epochs": 1, "train_data": (torch.randn(8, 4), [0] * 8)}, r"train_data must be a pair of tensors \(X, y\)")],
+)  # fmt: skip
 def test_bad_training_arguments(kwargs, message):
     kwargs.setdefault("train_data", (torch.randn(8, 4), torch.randint(0, 2, (8,))))
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=f"^{message}$"):
         hp.train(nn.Linear(4, 2), kwargs.pop("train_data"), progress=False, **kwargs)
+    with pytest.raises(ValueError, match=r"^evaluate data: X and y must hold the same, non-zero number of examples \(4 vs 3\)$"):
+        hp.evaluate(nn.Linear(4, 2), torch.randn(4, 4), torch.zeros(3))
 
 
 def test_uint8_with_per_batch_resize_trains_exactly_like_resizing_first(data_dir):
@@ -140,3 +151,186 @@ def test_float64_images_get_a_clear_error():
     X, y = torch.randn(8, 4, dtype=torch.float64), torch.randint(0, 2, (8,))
     with pytest.raises(ValueError, match=r"X is torch.float64 but the model's parameters are torch.float32"):
         hp.train(nn.Linear(4, 2), (X, y), epochs=1, device="cpu", progress=False)
+
+
+# --------------------------------------------------------------------------- meaning, not shape
+
+
+def _bn_dropout_net() -> nn.Sequential:
+    """Batch norm and dropout: train and eval mode compute different things, and dropout draws random numbers."""
+    return nn.Sequential(nn.Conv2d(1, 4, 3), nn.BatchNorm2d(4), nn.ReLU(), nn.Flatten(), nn.Dropout(0.3),
+                         nn.Linear(4 * 6 * 6, 3))
+
+
+def _toy_data(n: int, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(n, 1, 8, 8, generator=g), torch.randint(0, 3, (n,), generator=g)
+
+
+def _hand_written_loop(net, X, y, X_test, y_test, epochs, batch_size):
+    """What hp.train promises: per epoch one randperm from the global generator, Adam steps on
+    shuffled mini-batches in train mode, the epoch loss weighted by batch size, then the test
+    accuracy in eval mode over evaluation batches of batch_size."""
+    opt = torch.optim.Adam(net.parameters())
+    losses, train_acc, test_acc = [], [], []
+    for _ in range(epochs):
+        net.train()
+        loss_sum, correct = torch.zeros(()), torch.zeros((), dtype=torch.long)
+        order = torch.randperm(len(X))
+        for start in range(0, len(X), batch_size):
+            idx = order[start : start + batch_size]
+            logits = net(X[idx])
+            loss = nn.functional.cross_entropy(logits, y[idx])
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            loss_sum += loss.detach() * len(idx)
+            correct += (logits.argmax(1) == y[idx]).sum()
+        net.eval()
+        with torch.no_grad():
+            right = sum((net(X_test[i : i + batch_size]).argmax(1) == y_test[i : i + batch_size]).sum() for i in range(0, len(X_test), batch_size))
+        values = torch.stack([loss_sum / len(X), correct.float() / len(X), right.float() / len(X_test)]).tolist()
+        losses.append(values[0]), train_acc.append(values[1]), test_acc.append(values[2])
+    return losses, train_acc, test_acc
+
+
+def test_mini_batch_training_is_the_hand_written_loop_exactly():
+    """Batch norm + dropout, 150 examples in batches of 32 (the last one 22), a test set of 100
+    (four evaluation batches): same parameters, running statistics, losses and accuracies, bit for bit."""
+    X, y = _toy_data(150, seed=1)
+    X_test, y_test = _toy_data(100, seed=2)
+    torch.manual_seed(0)
+    ours, theirs = _bn_dropout_net(), _bn_dropout_net()
+    theirs.load_state_dict(ours.state_dict())
+    hp.seed_everything(7)
+    history = hp.train(ours, (X, y), (X_test, y_test), epochs=3, batch_size=32, device="cpu",
+                       channels_last=False, progress=False)
+    hp.seed_everything(7)
+    losses, train_acc, test_acc = _hand_written_loop(theirs, X, y, X_test, y_test, epochs=3, batch_size=32)
+    for (name, a), b in zip(ours.state_dict().items(), theirs.state_dict().values()):
+        assert torch.equal(a, b), name
+    assert history.train_loss == losses and history.train_acc == train_acc and history.test_acc == test_acc
+    assert len(set(test_acc)) > 1 and 0 < min(test_acc) and max(train_acc) < 1  # the numbers are not trivial
+    assert not ours.training and 0 < history.seconds < 60
+
+
+def test_another_seed_gives_another_shuffle():
+    X, y = _toy_data(150, seed=1)
+    runs = []
+    for seed in (7, 8):
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))  # no dropout: only the order is random
+        hp.seed_everything(seed)
+        runs.append(hp.train(net, (X, y), epochs=1, batch_size=32, device="cpu", progress=False).train_loss)
+    assert runs[0] != runs[1]
+
+
+def test_full_batch_with_a_large_test_set_counts_every_evaluation_batch():
+    """Full-batch training evaluates in batches of 1,024: a 2,500-image test set spans three."""
+    X, y = _toy_data(64, seed=3)
+    X_test, y_test = _toy_data(2500, seed=4)
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+    with torch.no_grad():  # the epoch's train accuracy and loss are those of the logits before the step
+        train_acc, train_loss = hp.accuracy(net(X), y).item(), nn.functional.cross_entropy(net(X), y).item()
+    history = hp.train(net, (X, y), (X_test, y_test), epochs=1, device="cpu", progress=False)
+    with torch.no_grad():
+        expected = (net(X_test).argmax(1) == y_test).sum().item() / 2500
+    assert history.test_acc == [pytest.approx(expected, abs=1e-7)] and expected != train_acc
+    assert history.train_acc == [pytest.approx(train_acc, abs=1e-7)] and history.train_loss == [pytest.approx(train_loss, rel=1e-6)]
+
+
+def test_evaluate_uses_eval_mode_and_restores_mode_and_running_statistics():
+    X, y = _toy_data(100, seed=5)
+    torch.manual_seed(0)
+    net = _bn_dropout_net()
+    net.train()
+    net(X)  # running statistics away from their initial values
+    before = {k: v.clone() for k, v in net.state_dict().items()}
+    acc = hp.evaluate(net, X, y, batch_size=16)  # seven batches, the last one of 4
+    assert net.training and all(torch.equal(v, before[k]) for k, v in net.state_dict().items())
+    net.eval()
+    with torch.no_grad():
+        expected = (net(X).argmax(1) == y).sum().item() / 100
+    assert acc == expected
+    net.eval()
+    assert hp.evaluate(net, X, y) == expected and not net.training  # eval mode stays eval mode
+
+
+def test_evaluate_a_model_without_parameters_on_the_data_device():
+    logits = torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0], [0.0, 1.0]])
+    y = torch.tensor([0, 1, 1, 1])
+    assert hp.evaluate(nn.Identity(), logits, y, batch_size=3) == 0.75
+    assert hp.evaluate(nn.Identity(), logits, hp.to_one_hot(y, 2), batch_size=1) == 0.75
+
+
+def test_train_with_a_given_optimizer_and_loss():
+    """The given optimizer and loss are the ones used: SGD with lr 0 changes nothing, a loss
+    that is zero gives zero loss."""
+    X, y = _toy_data(40, seed=6)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
+    before = [p.clone() for p in net.parameters()]
+    h = hp.train(net, (X, y), epochs=2, batch_size=16, optimizer=torch.optim.SGD(net.parameters(), lr=0.0),
+                 loss_fn=lambda logits, yb: (logits * 0).sum(), device="cpu", progress=False)
+    assert h.train_loss == [0.0, 0.0] and all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+def test_progress_bar_only_when_asked(capsys):
+    X, y = _toy_data(16, seed=0)
+    hp.train(nn.Sequential(nn.Flatten(), nn.Linear(64, 3)), (X, y), epochs=1, device="cpu", progress=False)
+    assert capsys.readouterr().err == ""
+    hp.train(nn.Sequential(nn.Flatten(), nn.Linear(64, 3)), (X, y), (X, y), epochs=1, device="cpu", desc="lenet")
+    err = capsys.readouterr().err
+    assert "lenet" in err and "loss=" in err and "train_acc=" in err and "test_acc=" in err and "1/1" in err
+
+
+def test_helpers_train_imports_as_the_module_and_hp_train_still_trains():
+    """`helpers.train` is the submodule and the function: `import helpers.train as m` used to give the function."""
+    import inspect
+
+    import helpers.train as train_module
+
+    assert train_module.evaluate is hp.evaluate and train_module.History is hp.History
+    assert importlib.import_module("helpers.train") is train_module is hp.train
+    assert list(inspect.signature(hp.train).parameters)[:3] == ["model", "train_data", "test_data"]
+    X, y = _toy_data(16, seed=0)
+    assert hp.train(nn.Sequential(nn.Flatten(), nn.Linear(64, 3)), (X, y), epochs=2, device="cpu", progress=False).epochs == 2
+
+
+def test_float_images_must_match_the_model_but_uint8_is_converted():
+    X8, y = torch.randint(0, 256, (8, 4), dtype=torch.uint8), torch.randint(0, 2, (8,))
+    assert hp.train(nn.Linear(4, 2), (X8, y), epochs=1, device="cpu", progress=False).epochs == 1
+    net = nn.Linear(4, 2).double()
+    assert hp.train(net, (X8.double(), y), epochs=1, device="cpu", progress=False).epochs == 1
+    with pytest.raises(ValueError, match=r"^X is torch.float32 but the model's parameters are torch.float64: convert one of them, e\.g\. X\.to\(torch.float64\)$"):
+        hp.train(net, (X8.float(), y), epochs=1, device="cpu", progress=False)
+    free = torch.zeros(1, requires_grad=True)  # a model without parameters: nothing to check against
+    assert hp.train(nn.Flatten(), (X8.double(), y), epochs=1, optimizer=torch.optim.SGD([free], lr=0.1),
+                    loss_fn=lambda logits, yb: free.sum(), device="cpu", progress=False).epochs == 1
+
+
+def test_cpu_training_leaves_cudnn_alone(monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    X, y = _toy_data(16, seed=0)
+    hp.train(_bn_dropout_net(), (X, y), epochs=1, device="cpu", progress=False)
+    assert torch.backends.cudnn.benchmark is False
+
+
+def test_layout_helpers_convert_only_what_they_should():
+    import helpers.train as train_module
+
+    X, X8 = torch.rand(2, 3, 4, 5), torch.zeros(2, 3, 4, 5, dtype=torch.uint8)
+    prepared = train_module._prepare(X, torch.device("cpu"), True)
+    assert prepared.is_contiguous(memory_format=torch.channels_last) and not prepared.is_contiguous() and torch.equal(prepared, X)
+    assert train_module._prepare(X, torch.device("cpu"), False).is_contiguous()
+    assert train_module._prepare(X8, torch.device("cpu"), True).is_contiguous()  # uint8: converted per batch instead
+    assert train_module._prepare(X[0], torch.device("cpu"), True).is_contiguous()  # not 4-D
+    assert train_module._batch_transform(X, None, False) is None
+    to_float = train_module._batch_transform(X8, None, False)
+    assert to_float is hp.to_float
+    last = train_module._batch_transform(X8 + 51, None, True)(X8 + 51)
+    assert last.dtype == torch.float32 and last.is_contiguous(memory_format=torch.channels_last) and torch.allclose(last, torch.full_like(last, 0.2))
+    assert train_module._batch_transform(X, None, True)(X).is_contiguous(memory_format=torch.channels_last)
+    assert train_module._batch_transform(X[0], lambda xb: xb * 2, True)(X[0]).is_contiguous()  # 3-D: no layout change
+    doubled = train_module._batch_transform(X, lambda xb: xb * 2, True)(X)
+    assert torch.equal(doubled, X * 2) and doubled.is_contiguous(memory_format=torch.channels_last)
