@@ -245,6 +245,16 @@ def _fake_images(n: int, offset: int) -> np.ndarray:
     return images
 
 
+def _python2_pickle(batch: dict) -> bytes:
+    """A protocol-2 pickle with a Python 2 byte string in it, as in the official CIFAR-10 files
+    (written by Python 2): Python 3 reads those only with encoding="latin1"."""
+    placeholder = "PLACEHOLDER"
+    data = pickle.dumps({"batch_label": placeholder, **batch}, protocol=2)
+    unicode = b"X" + len(placeholder).to_bytes(4, "little") + placeholder.encode()
+    assert data.count(unicode) == 1
+    return data.replace(unicode, b"U" + bytes([11]) + b"batch \xe9 1/5")  # SHORT_BINSTRING, not ASCII
+
+
 class _FakeTorchvision:
     """Stand-ins for torchvision's dataset classes: on construction they write tiny files where
     the real ones would put the downloaded data, in the same formats."""
@@ -273,8 +283,7 @@ class _FakeTorchvision:
             images[:, 0, :16] = 255  # red sky at the top
             images[:, 1] = np.array([10 * b, 10 * b + 1], dtype=np.uint8)[:, None, None]  # green says which image
             images[:, 2, :, :16] = 200  # blue on the left half
-            with open(folder / name, "wb") as f:
-                pickle.dump({"data": images.reshape(2, 3072), "labels": [b, 9 - b]}, f, protocol=2)
+            (folder / name).write_bytes(_python2_pickle({"data": images.reshape(2, 3072), "labels": [b, 9 - b]}))
 
 
 @pytest.fixture
@@ -365,3 +374,58 @@ def test_load_data_options(data_dir):
     assert hp.to_one_hot(torch.tensor([2, 0]), 4).tolist() == [[0, 0, 1, 0], [1, 0, 0, 0]]
     with pytest.raises(ValueError, match=r"^n must be an integer from 1 to 10000 for MNIST test, got 2\.5$"):
         hp.load_data("mnist", "test", n=2.5, root=data_dir)
+
+
+def test_folders_from_the_environment(monkeypatch):
+    monkeypatch.delenv("BOOK_CACHE_DIR", raising=False)
+    assert hp.cache_dir() == Path.home() / ".cache" / "cnn-book"
+    monkeypatch.setenv("BOOK_CACHE_DIR", "~/elsewhere")
+    assert hp.cache_dir() == Path.home() / "elsewhere"
+    monkeypatch.setenv("BOOK_DATA_DIR", "")  # set but empty: as if unset
+    assert hp.data_root() == (Path.home() / "elsewhere" / "data", False)
+    monkeypatch.setenv("BOOK_DATA_DIR", "~/mirror")
+    assert hp.data_root() == (Path.home() / "mirror", True) and hp.data_root("~/x") == (Path.home() / "x", True)
+
+
+def test_half_a_dataset_is_missing_not_half_read(data_dir, tmp_path):
+    (tmp_path / "MNIST" / "raw").mkdir(parents=True)
+    shutil.copy(data_dir / "MNIST" / "raw" / "t10k-images-idx3-ubyte", tmp_path / "MNIST" / "raw")
+    with pytest.raises(hp.DatasetNotFoundError, match=r"t10k-labels-idx1-ubyte"):
+        hp.load_data("mnist", "test", root=tmp_path)
+
+
+def test_a_tar_without_images_is_refused(tmp_path, monkeypatch):
+    import tarfile
+
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "CIFAR10-jpeg").mkdir()
+    note = tmp_path / "README"
+    note.write_text("no images here")
+    with tarfile.open(tmp_path / "CIFAR10-jpeg" / "test.tar", "w") as tar:
+        tar.add(note, arcname="test/cat/README")
+        tar.add(note, arcname="test/lion/0001.jpg")  # not a CIFAR-10 class
+    with pytest.raises(ValueError, match=r"test\.tar holds no <class>/<n>\.jpg images$"):
+        hp.load_data("cifar10", "test", root=tmp_path)
+
+
+def test_the_resize_limit_is_one_gibibyte():
+    check = data_module._check_resized_size
+    check(torch.Size([16384, 1, 28, 28]), 128, torch.float32)  # 16,384 · 128² · 4 B = 2³⁰ B exactly: allowed
+    with pytest.raises(ValueError, match=r"^resizing 16,385 images to 128×128 would hold 1\.1 GB in memory \(limit 1\.1 GB\)"):
+        check(torch.Size([16385, 1, 28, 28]), 128, torch.float32)
+    check(torch.Size([16385, 1, 28, 28]), (128, 128), torch.float16)  # half the bytes per pixel
+    with pytest.raises(ValueError, match=r"^resizing 2 images to 65536×8193 would hold"):
+        check(torch.Size([2, 1, 28, 28]), (65536, 8193), torch.float32)
+
+
+def test_resize_in_chunks_is_resizing_at_once():
+    X = torch.rand(5, 3, 12, 10)
+    whole = hp.resize_images(X, (7, 9))
+    assert whole.shape == (5, 3, 7, 9) and torch.equal(hp.resize_images(X, (7, 9), chunk=2), whole)
+    assert torch.allclose(whole, torch.nn.functional.interpolate(X, size=(7, 9), mode="bilinear", antialias=True), atol=1e-6)
+    assert torch.equal(hp.resize_to((7, 9))(X), whole) and hp.resize_to((12, 10))(X) is X  # already that size
+    with pytest.raises(ValueError, match=r"^resize_images expects N×C×H×W, got shape \(3, 12, 10\)$"):
+        hp.resize_images(X[0], 4)
+    for bad in (0, (4,), (4, True), (4, 4.0), (4, 4, 4)):
+        with pytest.raises(ValueError, match=r"^size must be a positive int or a pair of them, got"):
+            hp.resize_to(bad)
