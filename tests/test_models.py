@@ -305,3 +305,10 @@ def test_layer_macs_by_layer_and_against_conv_macs():
     assert net.training  # mode restored
     with pytest.raises(ValueError, match="input_shape"):
         hp.count_macs(net, (1, 0, 28, 28))
+
+
+def test_layer_macs_counts_a_shared_layer_each_time_and_removes_its_hooks():
+    shared = nn.Linear(3, 3)
+    net = nn.Sequential(shared, nn.ReLU(), shared)
+    assert hp.layer_macs(net, (2, 3)) == {"0": 2 * (2 * 3 * 3)}  # named once, run twice
+    assert all(not m._forward_hooks for m in net.modules())

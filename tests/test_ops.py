@@ -118,6 +118,9 @@ def test_pool2d_textbook_examples():
     X = torch.arange(16.0).reshape(4, 4)
     assert torch.equal(hp.pool2d(X, 3, padding=1, stride=2), torch.tensor([[5.0, 7.0], [13.0, 15.0]]))
     assert torch.equal(hp.pool2d(X, (2, 3), padding=(0, 1), stride=(2, 3)), torch.tensor([[5.0, 7.0], [13.0, 15.0]]))
+    # max pooling pads with −∞ (a zero would win over negative inputs); average pooling counts the zeros
+    assert torch.equal(hp.pool2d(-torch.ones(2, 2), 3, padding=1), -torch.ones(2, 2))
+    assert torch.equal(hp.pool2d(torch.ones(2, 2), 3, "avg", padding=1), torch.full((2, 2), 4 / 9))
 
 
 def test_output_size_matches_real_layers():
