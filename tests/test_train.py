@@ -334,3 +334,20 @@ def test_layout_helpers_convert_only_what_they_should():
     assert train_module._batch_transform(X[0], lambda xb: xb * 2, True)(X[0]).is_contiguous()  # 3-D: no layout change
     doubled = train_module._batch_transform(X, lambda xb: xb * 2, True)(X)
     assert torch.equal(doubled, X * 2) and doubled.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_the_model_is_moved_to_the_training_device():
+    """On a machine with only a CPU the move is invisible; a model that records its moves shows it."""
+    moves = []
+
+    class Recorded(nn.Sequential):
+        def to(self, *args, **kwargs):
+            moves.append((args, kwargs))
+            return super().to(*args, **kwargs)
+
+    X, y = _toy_data(16, seed=0)
+    hp.train(Recorded(nn.Flatten(), nn.Linear(64, 3)), (X, y), epochs=1, device="cpu", progress=False)
+    assert moves == [((torch.device("cpu"),), {})]
+    moves.clear()
+    hp.train(Recorded(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(72, 3)), (X, y), epochs=1, device="cpu", progress=False)
+    assert moves == [((torch.device("cpu"),), {}), ((), {"memory_format": torch.channels_last})]
