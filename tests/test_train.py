@@ -279,9 +279,11 @@ def test_progress_bar_only_when_asked(capsys):
     X, y = _toy_data(16, seed=0)
     hp.train(nn.Sequential(nn.Flatten(), nn.Linear(64, 3)), (X, y), epochs=1, device="cpu", progress=False)
     assert capsys.readouterr().err == ""
-    hp.train(nn.Sequential(nn.Flatten(), nn.Linear(64, 3)), (X, y), (X, y), epochs=1, device="cpu", desc="lenet")
-    err = capsys.readouterr().err
-    assert "lenet" in err and "loss=" in err and "train_acc=" in err and "test_acc=" in err and "1/1" in err
+    h = hp.train(nn.Sequential(nn.Flatten(), nn.Linear(64, 3)), (X, y), (X[:5], y[:5]), epochs=2, device="cpu", desc="lenet")
+    lines = [line for line in capsys.readouterr().err.replace("\r", "\n").splitlines() if line]
+    assert lines[-1].startswith("lenet: 100%|") and " 2/2 " in lines[-1] and all(len(line) == 100 for line in lines)
+    assert lines[-1].endswith(f"loss={h.train_loss[-1]:.4f}, train_acc={h.train_acc[-1]:.3f}, test_acc={h.test_acc[-1]:.3f}]")
+    assert len({h.train_loss[-1], h.train_acc[-1], h.test_acc[-1]}) == 3  # three different numbers in their places
 
 
 def test_helpers_train_imports_as_the_module_and_hp_train_still_trains():
@@ -351,3 +353,74 @@ def test_the_model_is_moved_to_the_training_device():
     moves.clear()
     hp.train(Recorded(nn.Conv2d(1, 2, 3), nn.Flatten(), nn.Linear(72, 3)), (X, y), epochs=1, device="cpu", progress=False)
     assert moves == [((torch.device("cpu"),), {}), ((), {"memory_format": torch.channels_last})]
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_mixed_precision_step_is_autocast_plus_loss_scaling_for_float16(monkeypatch, dtype):
+    """CUDA's mixed precision, run on the CPU (which has both autocast dtypes and a GradScaler):
+    hp.train is PyTorch's recipe, step for step, with the scaler on exactly for float16."""
+    import helpers.train as train_module
+
+    GradScaler = torch.amp.GradScaler
+    scalers = []
+
+    class Recorded(GradScaler):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            scalers.append(self)
+
+    X, y = _toy_data(48, seed=1)
+    X_test, y_test = _toy_data(40, seed=2)
+    torch.manual_seed(0)
+    ours, theirs, plain = (nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 3)) for _ in range(3))
+    theirs.load_state_dict(ours.state_dict()), plain.load_state_dict(ours.state_dict())
+    hp.seed_everything(0)
+    fp32 = hp.train(plain, (X, y), (X_test, y_test), epochs=2, batch_size=16, device="cpu", progress=False)
+    monkeypatch.setattr(train_module, "_amp_settings", lambda device, amp: (True, dtype))
+    monkeypatch.setattr(torch.amp, "GradScaler", Recorded)
+    hp.seed_everything(0)
+    history = hp.train(ours, (X, y), (X_test, y_test), epochs=2, batch_size=16, device="cpu", progress=False)
+    assert len(scalers) == 1 and scalers[0]._device == "cpu" and scalers[0].is_enabled() is (dtype == torch.float16)
+
+    hp.seed_everything(0)
+    opt, scaler = torch.optim.Adam(theirs.parameters()), GradScaler("cpu", enabled=dtype == torch.float16)
+    losses, test_acc = [], []
+    for _ in range(2):
+        loss_sum = torch.zeros(())
+        for idx in torch.randperm(48).split(16):
+            with torch.autocast("cpu", dtype):
+                loss = nn.functional.cross_entropy(theirs(X[idx]), y[idx])
+            opt.zero_grad(set_to_none=True)
+            scaler.scale(loss).backward()
+            scaler.step(opt)
+            scaler.update()
+            loss_sum += loss.detach().float() * 16
+        with torch.no_grad(), torch.autocast("cpu", dtype):
+            right = sum((theirs(X_test[i : i + 16]).argmax(1) == y_test[i : i + 16]).sum() for i in range(0, 40, 16))
+        losses.append((loss_sum / 48).item()), test_acc.append(right.item() / 40)
+    assert all(torch.equal(a, b) for a, b in zip(ours.parameters(), theirs.parameters()))
+    assert history.train_loss == losses and history.test_acc == pytest.approx(test_acc, abs=1e-7)
+    assert history.train_loss != fp32.train_loss  # the half-precision forward pass really ran
+
+
+def test_evaluate_uses_the_training_precision(monkeypatch):
+    """Logits 1.000 and 1.001 are a tie in bfloat16 (8 bits of mantissa): evaluate under train's
+    bfloat16 autocast picks class 0, in float32 class 1."""
+    import helpers.train as train_module
+
+    net = nn.Linear(2, 2, bias=False)
+    with torch.no_grad():
+        net.weight.copy_(torch.tensor([[1.0, 0.0], [1.0, 0.001]]))
+    X, y = torch.ones(3, 2), torch.ones(3, dtype=torch.long)
+    assert hp.evaluate(net, X, y) == 1.0
+    monkeypatch.setattr(train_module, "_amp_settings", lambda device, amp: (True, torch.bfloat16))
+    assert hp.evaluate(net, X, y) == 0.0
+
+
+def test_mixed_precision_asks_the_gpu_it_runs_on(monkeypatch):
+    import helpers.train as train_module
+
+    capability = {0: (7, 5), 1: (9, 0)}  # a T4 beside an H100
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability[torch.device(device).index])
+    assert train_module._amp_settings(torch.device("cuda:0"), None) == (True, torch.float16)
+    assert train_module._amp_settings(torch.device("cuda:1"), True) == (True, torch.bfloat16)
