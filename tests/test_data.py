@@ -1,6 +1,7 @@
 """The loader against the offline mirror: shapes, dtypes, labels, known statistics, errors."""
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import shutil
@@ -291,7 +292,7 @@ def fake_download(monkeypatch, tmp_path):
     import torchvision.datasets as tvd
 
     monkeypatch.delenv("BOOK_DATA_DIR", raising=False)
-    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path / "new" / "cache"))  # not there yet: created on the first download
     fake = _FakeTorchvision()
     monkeypatch.setattr(tvd, "MNIST", fake.mnist("MNIST"))
     monkeypatch.setattr(tvd, "FashionMNIST", fake.mnist("FashionMNIST"))
@@ -302,19 +303,19 @@ def fake_download(monkeypatch, tmp_path):
 @pytest.mark.parametrize("name,folder", [("mnist", "MNIST"), ("fashion_mnist", "FashionMNIST")])
 def test_download_then_read_mnist_like(fake_download, tmp_path, name, folder):
     X, y = hp.load_data(name)
-    assert fake_download.calls == [(folder, str(tmp_path / "data"), True, True)]
+    assert fake_download.calls == [(folder, str(tmp_path / "new" / "cache" / "data"), True, True)]
     assert X.shape == (3, 1, 28, 28) and y.tolist() == [3, 1, 4]
     assert torch.equal(X[:, 0, 0], torch.ones(3, 28)) and (X[:, 0, 1:] * 255).round().flatten(1).mean(1).tolist() == [10, 11, 12]
     X_test, y_test = hp.load_data(name, "test", dtype=torch.uint8)
     assert y_test.tolist() == [1, 5] and X_test[:, 0, 5, 5].tolist() == [50, 51] and X_test.dtype == torch.uint8
-    assert fake_download.calls[1] == (folder, str(tmp_path / "data"), False, True)
+    assert fake_download.calls[1] == (folder, str(tmp_path / "new" / "cache" / "data"), False, True)
     hp.load_data(name, n=2)
     assert len(fake_download.calls) == 2  # downloaded once per split, then read from the files
 
 
 def test_download_then_read_cifar10_pickles(fake_download, tmp_path):
     X, y = hp.load_data("cifar10", dtype=torch.uint8)
-    assert fake_download.calls == [("CIFAR10", str(tmp_path / "data"), True, True)]
+    assert fake_download.calls == [("CIFAR10", str(tmp_path / "new" / "cache" / "data"), True, True)]
     assert X.shape == (10, 3, 32, 32) and y.tolist() == [0, 9, 1, 8, 2, 7, 3, 6, 4, 5]  # data_batch_1 … 5, in order
     assert X[:, 1, 0, 0].tolist() == [0, 1, 10, 11, 20, 21, 30, 31, 40, 41]
     assert (X[:, 0, :16] == 255).all() and (X[:, 0, 16:] == 0).all()  # red at the top: rows are rows
@@ -337,6 +338,7 @@ def test_read_idx_reads_images_and_labels(tmp_path):
 
 @pytest.mark.parametrize("data,message", [
     (b"\x00\x00\x08", "is not an IDX file of unsigned bytes"),
+    (b"\x00\x00\x08\x00", r"is truncated: header says \[\], body has 0 bytes"),  # 4 bytes: a header, nothing else
     (b"\x01\x00\x08\x01\x00\x00\x00\x01\x05", "is not an IDX file of unsigned bytes"),
     (b"\x00\x01\x08\x01\x00\x00\x00\x01\x05", "is not an IDX file of unsigned bytes"),
     (b"\x00\x00\x0d\x01\x00\x00\x00\x01\x05", "is not an IDX file of unsigned bytes"),
@@ -429,3 +431,58 @@ def test_resize_in_chunks_is_resizing_at_once():
     for bad in (0, (4,), (4, True), (4, 4.0), (4, 4, 4)):
         with pytest.raises(ValueError, match=r"^size must be a positive int or a pair of them, got"):
             hp.resize_to(bad)
+
+
+def test_resized_pixels_stay_in_the_unit_range():
+    """Resizing an all-white image lands a few values at 1 + 2⁻²² in float32; both resizers clamp them."""
+    white = torch.ones(2, 3, 32, 32)
+    assert hp.resize_images(white, (7, 9)).max() == 1.0 and hp.resize_to((7, 9))(white).max() == 1.0
+    assert hp.resize_to((1, 3))(torch.zeros(1, 1, 4, 4, dtype=torch.uint8)).shape == (1, 1, 1, 3)
+
+
+def test_load_data_checks_its_arguments_in_full(data_dir):
+    assert len(hp.load_data("mnist", "test", n=10000, root=data_dir)[1]) == 10000  # every example is a valid n
+    with pytest.raises(ValueError, match=r"^dtype must be torch\.uint8 or a floating-point dtype, got 'float32'$"):
+        hp.load_data("mnist", "test", root=data_dir, dtype="float32")
+    with pytest.raises(ValueError, match=r"^split must be 'train' or 'test', got 'TRAIN'$"):
+        hp.load_data("mnist", "TRAIN", root=data_dir)
+
+
+def _jpeg(pixels: np.ndarray) -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.fromarray(pixels).save(out, format="JPEG", quality=95)
+    return out.getvalue()
+
+
+def test_decoding_a_jpeg_tar(tmp_path, monkeypatch):
+    """The mirror's layout <split>/<class>/<n>.jpg (a shorter <class>/<n>.jpg too), sorted by class and
+    name, then one fixed permutation; grey JPEGs become RGB; other members are skipped."""
+    import tarfile
+
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path / "cache"))
+    sky = np.zeros((32, 32, 3), dtype=np.uint8)
+    sky[:16] = (40, 90, 250)  # blue above, black below
+    grey = np.full((32, 32), 128, dtype=np.uint8)
+    members = {"test/ship/0002.jpg": _jpeg(sky), "test/ship/0001.jpg": _jpeg(sky[::-1].copy()), "cat/0007.jpg": _jpeg(grey),
+               "test/cat/notes.txt": b"not an image", "test/truck/0001.JPG": _jpeg(sky)}
+    (tmp_path / "CIFAR10-jpeg").mkdir()
+    for split in ("train", "test"):
+        with tarfile.open(tmp_path / "CIFAR10-jpeg" / f"{split}.tar", "w") as tar:
+            info = tarfile.TarInfo("test/cat/0001.jpg")
+            info.type = tarfile.DIRTYPE  # a folder with an image's name
+            tar.addfile(info)
+            for name, data in members.items():
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                tar.addfile(info, io.BytesIO(data))
+    X, y = hp.load_data("cifar10", "test", root=tmp_path, dtype=torch.uint8)
+    order = torch.randperm(3, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(y, torch.tensor([3, 8, 8])[order])  # cat/0007, ship/0001, ship/0002, then the permutation
+    X = X[order.argsort()]  # back to the sorted order
+    assert X.shape == (3, 3, 32, 32) and (X[0].float() - 128).abs().max() <= 2  # grey in all three channels
+    assert X[1, 2, 16:].float().mean() > 200 and X[1, 2, :16].float().mean() < 20  # ship/0001: blue below
+    assert X[2, 2, :16].float().mean() > 200 and X[2, 0, :16].float().mean() < 60  # ship/0002: blue above, little red
+    assert hp.load_data("cifar10", "train", root=tmp_path)[0].shape == (3, 3, 32, 32)  # a second tar, cached beside
+    assert len(list((tmp_path / "cache" / "decoded").glob("*.pt"))) == 2
