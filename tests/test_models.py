@@ -312,3 +312,25 @@ def test_layer_macs_counts_a_shared_layer_each_time_and_removes_its_hooks():
     net = nn.Sequential(shared, nn.ReLU(), shared)
     assert hp.layer_macs(net, (2, 3)) == {"0": 2 * (2 * 3 * 3)}  # named once, run twice
     assert all(not m._forward_hooks for m in net.modules())
+
+
+@pytest.mark.parametrize("make,name", [
+    (lambda v: hp.lenet5(in_channels=v), "in_channels"), (lambda v: hp.lenet5(num_classes=v), "num_classes"),
+    (lambda v: hp.lenet5(image_size=v), "image_size"),
+    (lambda v: hp.alexnet(in_channels=v), "in_channels"), (lambda v: hp.alexnet(num_classes=v), "num_classes"),
+    (lambda v: hp.alexnet(image_size=v), "image_size"),
+    (lambda v: hp.vgg_block(v, 3, 8), "num_convs"), (lambda v: hp.vgg_block(1, v, 8), "in_channels"),
+    (lambda v: hp.vgg_block(1, 3, v), "out_channels"),
+    (lambda v: hp.Residual(v, 3, use_1x1conv=True), "in_channels"), (lambda v: hp.Residual(3, v, use_1x1conv=True), "out_channels"),
+    (lambda v: hp.Residual(3, 3, use_1x1conv=True, stride=v), "stride"),
+    (lambda v: hp.resnet_block(3, 3, v), "num_residuals"),
+    (lambda v: hp.resnet18(in_channels=v), "in_channels"), (lambda v: hp.resnet18(num_classes=v), "num_classes"),
+    (lambda v: hp.Inception(v, 1, (1, 1), (1, 1), 1), "in_channels"), (lambda v: hp.Inception(4, v, (1, 1), (1, 1), 1), "c1"),
+    (lambda v: hp.Inception(4, 1, (v, 1), (1, 1), 1), "c2_reduce"), (lambda v: hp.Inception(4, 1, (1, v), (1, 1), 1), "c2"),
+    (lambda v: hp.Inception(4, 1, (1, 1), (v, 1), 1), "c3_reduce"), (lambda v: hp.Inception(4, 1, (1, 1), (1, v), 1), "c3"),
+    (lambda v: hp.Inception(4, 1, (1, 1), (1, 1), v), "c4"),
+])  # fmt: skip
+def test_every_size_argument_is_checked(make, name):
+    for bad in (0, -1, 2.0):
+        with pytest.raises(ValueError, match=f"^{name} must be a positive int, got {bad!r}$"):
+            make(bad)
