@@ -199,7 +199,7 @@ def test_per_batch_resize_equals_resizing_the_whole_set_first(data_dir):
     assert torch.allclose(per_batch, whole, atol=1e-6)
     rect = hp.resize_to((40, 24))(X8[:5])
     assert rect.shape == (5, 1, 40, 24) and 0 <= rect.min() and rect.max() <= 1
-    assert repr(hp.resize_to(224)) == "resize_to(224×224)"
+    assert repr(hp.resize_to(224)) == "resize_to(224×224)" and repr(hp.resize_to((40, 24))) == "resize_to(40×24)"
 
 
 def test_cifar_per_batch_resize_keeps_colour_channels(data_dir, tmp_path, monkeypatch):

@@ -334,3 +334,32 @@ def test_every_size_argument_is_checked(make, name):
     for bad in (0, -1, 2.0):
         with pytest.raises(ValueError, match=f"^{name} must be a positive int, got {bad!r}$"):
             make(bad)
+
+
+def test_alexnet_layers_are_the_textbooks():
+    """Kernel, stride and padding of every layer (a 12×12 kernel or a 4×4 pool would give the same
+    shapes at 224, so the table alone cannot tell)."""
+    net = hp.alexnet()
+    convs = [(m.kernel_size[0], m.stride[0], m.padding[0], m.out_channels) for m in net if isinstance(m, nn.Conv2d)]
+    assert convs == [(11, 4, 1, 96), (5, 1, 2, 256), (3, 1, 1, 384), (3, 1, 1, 384), (3, 1, 1, 256)]
+    assert [(m.kernel_size, m.stride) for m in net if isinstance(m, nn.MaxPool2d)] == [(3, 2)] * 3
+    assert [type(m).__name__ for m in net] == [
+        "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "Conv2d", "ReLU", "Conv2d", "ReLU",
+        "MaxPool2d", "Flatten", "Linear", "ReLU", "Dropout", "Linear", "ReLU", "Dropout", "Linear"]  # fmt: skip
+
+
+@pytest.mark.parametrize("make", [lambda s: hp.alexnet(image_size=s), lambda s: hp.lenet5(image_size=s),
+                                  lambda s: hp.lenet5(image_size=s, padding=0, modern=True),
+                                  lambda s: hp.vgg(((1, 8), (1, 8), (1, 8)), image_size=s, hidden=8)])
+def test_the_dense_layers_fit_every_image_size(make):
+    """The flattened size is computed, not traced: check it at every size (shapes
+    only, on the meta device) from 80 to 95, where rounding in each layer differs."""
+    with torch.device("meta"):
+        for size in range(80, 96):
+            assert make(size)(torch.zeros(1, 1, size, size)).shape == (1, 10), size
+
+
+def test_resnet_stage_names_and_first_block():
+    assert list(hp.resnet18()._modules) == ["b1", "b2", "b3", "b4", "b5", "last"]
+    with pytest.raises(ValueError, match="^a shortcut without a 1×1 conv needs in_channels == out_channels and stride 1$"):
+        hp.resnet_block(32, 64, 2, first_block=True)  # the first stage keeps the channels

@@ -219,8 +219,8 @@ BAD_CALLS = [
     ("not a tensor", lambda: hp.corr2d([[1.0, 2.0]], torch.ones(1, 1)), "X must be a torch.Tensor, got list"),
     ("empty input", lambda: hp.corr2d(torch.ones(0, 4), torch.ones(1, 1)), "X is empty (shape (0, 4))"),
     ("empty kernel", lambda: hp.corr2d(torch.ones(4, 4), torch.ones(1, 0)), "K is empty (shape (1, 0))"),
-    ("channel mismatch in", lambda: hp.corr2d_multi_in(torch.ones(3, 4, 4), torch.ones(2, 2, 2)), "channel mismatch: X has 3 input channels but K has 2"),
-    ("channel mismatch out", lambda: hp.corr2d_multi_in_out(torch.ones(3, 4, 4), torch.ones(5, 2, 2, 2)), "channel mismatch: X has 3 input channels but K expects 2"),
+    ("channel mismatch in", lambda: hp.corr2d_multi_in(torch.ones(3, 4, 4), torch.ones(2, 1, 1)), "channel mismatch: X has 3 input channels but K has 2"),
+    ("channel mismatch out", lambda: hp.corr2d_multi_in_out(torch.ones(3, 4, 4), torch.ones(5, 2, 1, 1)), "channel mismatch: X has 3 input channels but K expects 2"),
     ("multi_in wrong ndim", lambda: hp.corr2d_multi_in(torch.ones(4, 4), torch.ones(2, 2)), "X must be 3-D (C×H×W), got shape (4, 4)"),
     ("multi_in kernel ndim", lambda: hp.corr2d_multi_in(torch.ones(1, 4, 4), torch.ones(2, 2)), "K must be 3-D (C×kh×kw), got shape (2, 2)"),
     ("multi_in_out X ndim", lambda: hp.corr2d_multi_in_out(torch.ones(4, 4), torch.ones(1, 1, 2, 2)), "X must be 3-D (C×H×W), got shape (4, 4)"),
@@ -266,3 +266,21 @@ def test_bad_input_raises_one_line_value_error(name, call, message):
     text = str(info.value)
     assert message in text
     assert "\n" not in text
+
+
+def test_results_keep_the_inputs_device_and_precision():
+    """On the meta device (shapes only, no data) every op returns a meta tensor: the output is made
+    where the input is. float64 in any input gives float64 out."""
+    X, K = torch.randn(5, 6, dtype=torch.float64), torch.randn(2, 3)
+    assert hp.corr2d(X, K).dtype == torch.float64 and hp.conv_matrix(K.double(), (5, 6)).dtype == torch.float64
+    meta = torch.zeros(5, 6, device="meta")
+    assert hp.corr2d(meta, K.to("meta")).device.type == "meta"
+    assert hp.pool2d(meta, 2).device.type == "meta" and hp.pool2d(meta[None], 2, "avg").device.type == "meta"
+    assert hp.conv_matrix(K.to("meta"), (5, 6)).device.type == "meta"
+
+
+def test_ceil_mode_applies_to_both_axes():
+    assert hp.conv_output_shape((4, 5), 2, 0, 2, ceil_mode=True) == (2, 3)
+    assert hp.conv_output_shape((5, 4), 2, 0, 2, ceil_mode=True) == (3, 2)
+    assert hp.conv_output_shape((5, 5), 2, 0, 2) == (2, 2)
+    assert hp.conv_matrix(torch.ones(2, 2), (4, 4)).shape == (16, 9)  # the default stride is 1

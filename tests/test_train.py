@@ -424,3 +424,83 @@ def test_mixed_precision_asks_the_gpu_it_runs_on(monkeypatch):
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability[torch.device(device).index])
     assert train_module._amp_settings(torch.device("cuda:0"), None) == (True, torch.float16)
     assert train_module._amp_settings(torch.device("cuda:1"), True) == (True, torch.bfloat16)
+
+
+class _Seen(nn.Module):
+    """First layer of a model that records what reaches the model: layout and device of each batch."""
+
+    def __init__(self):
+        super().__init__()
+        self.batches = []
+
+    def forward(self, X):
+        self.batches.append((X.is_contiguous(memory_format=torch.channels_last), X.device.type, len(X)))
+        return X
+
+
+def _conv_net_that_sees():
+    seen = _Seen()
+    return seen, nn.Sequential(seen, nn.Conv2d(2, 2, 3), nn.Flatten(), nn.Linear(72, 3))  # 2 channels: the layouts differ
+
+
+@pytest.mark.parametrize("channels_last", [None, True, False])
+def test_every_batch_reaches_the_model_in_the_chosen_layout(channels_last):
+    """Channels-last, chosen for conv models on images (or as asked), holds for every training and
+    test batch, also the index-gathered mini-batches that come back in the default layout."""
+    X, y = _toy_data(40, seed=0)
+    X = torch.cat([X, -X], dim=1)
+    seen, net = _conv_net_that_sees()
+    hp.train(net, (X, y), (X[:20], y[:20]), epochs=1, batch_size=16, channels_last=channels_last, device="cpu", progress=False)
+    want = channels_last is not False
+    assert seen.batches == [(want, "cpu", 16), (want, "cpu", 16), (want, "cpu", 8), (want, "cpu", 16), (want, "cpu", 4)]
+    assert net[1].weight.is_contiguous(memory_format=torch.channels_last) is want
+    seen.batches.clear()
+    net2 = _conv_net_that_sees()[1]
+    net2[0] = seen
+    hp.evaluate(net2, X, y, batch_size=32, channels_last=channels_last)
+    assert seen.batches == [(want, "cpu", 32), (want, "cpu", 8)]
+    assert net2[1].weight.is_contiguous(memory_format=torch.channels_last) is want
+
+
+def test_evaluate_runs_on_the_models_device(monkeypatch):
+    """The batches go to the model's device (here 'meta', so the count itself cannot be read back)."""
+    import helpers.train as train_module
+
+    class Stop(Exception):
+        pass
+
+    calls = []
+
+    def count_correct(model, X, y, batch_size, autocast, transform):
+        calls.append((X.device.type, y.device.type, batch_size))
+        raise Stop
+
+    monkeypatch.setattr(train_module, "_count_correct", count_correct)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 3)).to("meta")
+    X, y = _toy_data(10, seed=0)
+    with pytest.raises(Stop):
+        hp.evaluate(net, X, y, batch_size=4)
+    assert calls == [("meta", "meta", 4)] and net.training  # the mode is restored after an error too
+
+
+def test_mixed_precision_is_asked_off_on_the_cpu(monkeypatch):
+    """What train and evaluate ask of torch.autocast on the CPU: the CPU, float32, disabled."""
+    requests = []
+    real = torch.autocast
+
+    def autocast(device_type, dtype=None, enabled=True, cache_enabled=None):
+        requests.append((device_type, dtype, enabled))
+        return real(device_type, dtype, enabled=enabled)
+
+    monkeypatch.setattr(torch, "autocast", autocast)
+    X, y = _toy_data(20, seed=0)
+    net = _bn_dropout_net()
+    hp.train(net, (X, y), (X, y), epochs=1, batch_size=10, device="cpu", progress=False)
+    hp.evaluate(net, X, y)
+    assert requests and set(requests) == {("cpu", torch.float32, False)}
+
+
+def test_default_progress_bar_says_train(capsys):
+    X, y = _toy_data(8, seed=0)
+    hp.train(nn.Sequential(nn.Flatten(), nn.Linear(64, 3)), (X, y), epochs=1, device="cpu")
+    assert capsys.readouterr().err.lstrip("\r").startswith("train: ")
