@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test unit notebooks bench-deps mathjax site-test mutate clean
+.PHONY: book test unit notebooks bench-deps performance mathjax site-test mutate clean
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,8 +27,9 @@ unit: $(STAMP)
 
 # Mutation testing (slow, not in CI): plant one small bug at a time in helpers/ and count the
 # ones the unit tests catch. make mutate [MODULE=ops]; configuration in pyproject.toml [tool.mutmut].
+# ulimit: a mutant that allocates too much fails with MemoryError instead of summoning the OOM killer.
 mutate: $(STAMP)
-	OMP_NUM_THREADS=1 $(BIN)/mutmut run $(if $(MODULE),"helpers.$(MODULE).*")
+	ulimit -v 16000000; OMP_NUM_THREADS=1 $(BIN)/mutmut run $(if $(MODULE),"helpers.$(MODULE).*")
 	$(BIN)/python tools/mutation_score.py
 
 # Re-execute notebooks in full mode and store their outputs: make notebooks [NB=notebooks/01_x.ipynb]
@@ -41,6 +42,13 @@ notebooks: $(STAMP)
 bench-deps: $(STAMP)
 	$(BIN)/python -m pip install pandas scipy -c constraints.txt
 	$(BIN)/python -m pip install --no-deps d2l==1.0.3
+
+# The Performance page: measure (both benchmarks write benchmarks/results/*.json), then re-run the page.
+# Chapter times come from tools/run_notebooks.py, which records every run (make notebooks).
+performance: bench-deps
+	$(BIN)/python benchmarks/trainers.py --device cpu --json benchmarks/results/trainers-cpu.json
+	$(BIN)/python benchmarks/memory.py --device cpu --steps 2 --json benchmarks/results/memory-cpu.json
+	$(BIN)/python tools/run_notebooks.py notebooks/12_performance.ipynb
 
 # MathJax 3 from the npm registry, for a site that typesets math without a CDN.
 MATHJAX := .cache/mathjax/node_modules/mathjax/es5
