@@ -24,8 +24,8 @@ def equivalent_mutants() -> dict[str, str]:
     names, why = {}, ""
     for line in EQUIVALENT.read_text().splitlines() if EQUIVALENT.exists() else []:
         name, _, comment = line.partition("#")
-        why = comment.strip() or why
-        if name.strip():
+        if name.strip():  # a line that is only a comment is a heading, not a reason
+            why = comment.strip() or why
             names[name.strip()] = why
     return names
 
