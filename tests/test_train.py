@@ -504,3 +504,25 @@ def test_default_progress_bar_says_train(capsys):
     X, y = _toy_data(8, seed=0)
     hp.train(nn.Sequential(nn.Flatten(), nn.Linear(64, 3)), (X, y), epochs=1, device="cpu")
     assert capsys.readouterr().err.lstrip("\r").startswith("train: ")
+
+
+def test_data_labels_and_counters_live_on_the_training_device(monkeypatch):
+    """Train on the 'meta' device (shapes without data) from CPU tensors: the training and the test
+    batches arrive there, and the epoch's sums accumulate there, until the one host read at the
+    epoch's end, which meta tensors cannot answer."""
+    import contextlib
+
+    import helpers.train as train_module
+
+    seen, real_batches = [], train_module.batches
+
+    def batches(X, y, *args, **kwargs):
+        seen.append((X.device.type, y.device.type, len(X)))
+        return real_batches(X, y, *args, **kwargs)
+
+    monkeypatch.setattr(train_module, "batches", batches)
+    monkeypatch.setattr(torch, "autocast", lambda *args, **kwargs: contextlib.nullcontext())  # none for 'meta'
+    X, y = torch.randn(8, 4), torch.randint(0, 2, (8,))
+    with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor"):
+        hp.train(nn.Linear(4, 2), (X, y), (X[:4], y[:4]), epochs=1, device="meta", progress=False)
+    assert seen == [("meta", "meta", 8), ("meta", "meta", 4)]
