@@ -204,6 +204,7 @@ def test_corr2d_is_differentiable():
 BAD_CALLS = [
     ("kernel larger", lambda: hp.corr2d(torch.ones(2, 2), torch.ones(3, 3)), "kernel 3×3 is larger than the (padded) input 2×2"),
     ("kernel taller", lambda: hp.corr2d(torch.ones(2, 5), torch.ones(3, 1), padding=0), "kernel 3×1 is larger than the (padded) input 2×5"),
+    ("kernel taller than padded", lambda: hp.corr2d(torch.ones(1, 5), torch.ones(4, 1), padding=(1, 0)), "kernel 4×1 is larger than the (padded) input 3×5"),
     ("kernel wider", lambda: hp.corr2d(torch.ones(5, 2), torch.ones(1, 5), padding=(0, 1)), "kernel 1×5 is larger than the (padded) input 5×4"),
     ("zero stride", lambda: hp.corr2d(torch.ones(4, 4), torch.ones(2, 2), stride=0), "stride must be positive, got 0"),
     ("negative stride", lambda: hp.pool2d(torch.ones(4, 4), 2, stride=(1, -1)), "stride must be positive, got (1, -1)"),
