@@ -473,12 +473,12 @@ def test_evaluate_runs_on_the_models_device(monkeypatch):
 
     def count_correct(model, X, y, batch_size, autocast, transform):
         calls.append((X.device.type, y.device.type, batch_size))
-        raise Stop
+        raise Stop("stopped before counting")
 
     monkeypatch.setattr(train_module, "_count_correct", count_correct)
     net = nn.Sequential(nn.Flatten(), nn.Linear(64, 3)).to("meta")
     X, y = _toy_data(10, seed=0)
-    with pytest.raises(Stop):
+    with pytest.raises(Stop, match="^stopped before counting$"):
         hp.evaluate(net, X, y, batch_size=4)
     assert calls == [("meta", "meta", 4)] and net.training  # the mode is restored after an error too
 
