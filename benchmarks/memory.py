@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 RECIPES = {  # name: (model constructor, resolution): the textbook's VGG and ResNet recipes
     "narrow VGG-11 @224": ("vgg", 224),
@@ -81,6 +83,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--device", default=None, help="cuda, mps or cpu (default: best available)")
     parser.add_argument("--steps", type=int, default=3, help="timed training steps of batch 128")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     parser.add_argument("--child", nargs=2, metavar=("RECIPE", "PATH"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -92,10 +95,12 @@ def main() -> None:
 
     print(f"device: {hp.device_name(args.device)}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads, {args.steps} steps of 128")
     print(f"{'recipe':<20} {'storage':<27} {'dataset GB':>10} {'host peak GB':>12} {'GPU peak GB':>11} {'s/step':>7} {'resize ms/batch':>15}")
+    rows = []
     for recipe, (_, size) in RECIPES.items():
         for path in PATHS:
             if path == PATHS[0] and up_front_bytes(size) > UP_FRONT_LIMIT:
                 print(f"{recipe:<20} {path:<27} {up_front_bytes(size) / 1e9:>10.2f} {'> dataset':>12} {'':>11} {'':>7} {'':>15}  (from the shapes; not allocated)")
+                rows.append({"recipe": recipe, "storage": path, "stored_gb": up_front_bytes(size) / 1e9, "allocated": False})
                 continue
             cmd = [sys.executable, __file__, "--steps", str(args.steps), "--child", recipe, path]
             if args.device:
@@ -104,6 +109,13 @@ def main() -> None:
             gpu = f"{r['gpu_peak_gb']:.2f}" if r["gpu_peak_gb"] else "-"
             resize = f"{r['resize_ms']:.1f}" if r["resize_ms"] == r["resize_ms"] else "-"
             print(f"{recipe:<20} {path:<27} {r['stored_gb']:>10.2f} {r['host_peak_gb']:>12.2f} {gpu:>11} {r['s_per_step']:>7.2f} {resize:>15}", flush=True)
+            rows.append({"recipe": recipe, "storage": path, "allocated": True,
+                         **{k: (None if v != v else v) for k, v in r.items()}})  # NaN (no resize) → null
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        machine = {"device": hp.device_name(args.device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+                   "cpus": os.cpu_count(), "steps": args.steps}
+        args.json.write_text(json.dumps({"machine": machine, "results": rows}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

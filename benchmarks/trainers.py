@@ -18,9 +18,11 @@ which makes d2l faster, not slower. Set BOOK_DATA_DIR to read the offline copy.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 import torch
@@ -126,6 +128,7 @@ def main() -> None:
     parser.add_argument("--device", default=None, help="cuda or cpu (default: best available)")
     parser.add_argument("--workload", choices=["lenet", "vgg", "resnet18"], action="append", help="default: all")
     parser.add_argument("--epochs", type=int, default=None, help="override every workload's epochs")
+    parser.add_argument("--json", type=Path, default=None, help="also write the figures to this JSON file")
     args = parser.parse_args()
     import d2l.torch as d2l  # benchmark-only dependency (see the docstring)
 
@@ -134,6 +137,7 @@ def main() -> None:
     print(f"device: {hp.device_name(device)}, torch {torch.__version__}, {torch.get_num_threads()} CPU threads, d2l {d2l.__name__.split('.')[0]} 1.0.3")
     header = f"{'workload':<10} {'images':>7} {'epochs':>6} {'d2l s/ep':>9} {'hp s/ep':>8} {'d2l img/s':>10} {'hp img/s':>9} {'ratio':>6} {'d2l acc':>8} {'hp acc':>7}"
     print(header)
+    results = []
     for name in args.workload or list(workloads(d2l)):
         w = workloads(d2l)[name]
         if args.epochs:
@@ -141,6 +145,12 @@ def main() -> None:
         r = run(name, w, d2l, device, root)
         print(f"{name:<10} {r['n']:>7,} {w.epochs:>6} {r['d2l_s']:>9.2f} {r['hp_s']:>8.2f} {r['n'] / r['d2l_s']:>10,.0f} "
               f"{r['n'] / r['hp_s']:>9,.0f} {r['d2l_s'] / r['hp_s']:>6.2f} {r['d2l_acc']:>8.4f} {r['hp_acc']:>7.4f}", flush=True)
+        results.append({"workload": name, "epochs": w.epochs, "size": w.size, **r})
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        machine = {"device": hp.device_name(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
+                   "cpus": os.cpu_count(), "d2l": "1.0.3"}
+        args.json.write_text(json.dumps({"machine": machine, "results": results}, indent=1) + "\n")
 
 
 if __name__ == "__main__":

@@ -6,14 +6,17 @@
 
 The stored outputs are what ``pytest --nbval`` compares against, so commit
 notebooks only after running them through this script in full mode (BOOK_QUICK unset).
+Every run also records each notebook's wall time and peak kernel memory, per mode, in
+``benchmarks/results/notebook-times.json`` (the book's re-execution budget table).
 Stream outputs are tidied the way a terminal shows them (text overwritten by
 ``\\r``, as progress bars do, is dropped), and no timing metadata is recorded.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
-import resource
+import platform
 import sys
 import time
 from pathlib import Path
@@ -22,6 +25,19 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+TIMES = ROOT / "benchmarks" / "results" / "notebook-times.json"
+BUDGET_S = {"full": 15 * 60, "quick": 90}  # per notebook on the book's 2-core CPU
+
+
+def record_time(path: Path, mode: str, seconds: float, peak_gb: float) -> None:
+    """Store one notebook's time and peak memory for ``mode`` in the timing table (JSON)."""
+    table = json.loads(TIMES.read_text()) if TIMES.exists() else {}
+    table.setdefault(path.stem, {})[mode] = {
+        "seconds": round(seconds, 1), "peak_gb": round(peak_gb, 2), "budget_s": BUDGET_S[mode],
+        "cpus": os.cpu_count(), "machine": platform.machine(), "date": time.strftime("%Y-%m-%d"),
+    }
+    TIMES.parent.mkdir(parents=True, exist_ok=True)
+    TIMES.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n")
 
 
 def tidy_stream(text: str) -> str:
@@ -52,19 +68,30 @@ def merge_streams(outputs: list) -> list:
     return merged
 
 
-def execute(path: Path, timeout: int, write: bool) -> float:
+def kernel_peak_gb(pid: int | None) -> float:
+    """The kernel process's peak resident memory (VmHWM in /proc), in GB; NaN where unreadable."""
+    try:
+        line = next(l for l in Path(f"/proc/{pid}/status").read_text().splitlines() if l.startswith("VmHWM:"))
+    except (OSError, StopIteration):
+        return float("nan")
+    return int(line.split()[1]) * 1024 / 1e9
+
+
+def execute(path: Path, timeout: int, write: bool) -> tuple[float, float]:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                             resources={"metadata": {"path": str(path.parent)}})
     start = time.perf_counter()
-    client.execute()
+    client.execute(cleanup_kc=False)  # keep the kernel alive to read its peak memory
     seconds = time.perf_counter() - start
+    peak_gb = kernel_peak_gb(client.km.provisioner.pid)
+    client._cleanup_kernel()
     for cell in nb.cells:
         if cell.cell_type == "code":
             cell.outputs = merge_streams(cell.outputs)
     if write:
         nbformat.write(nb, path)
-    return seconds
+    return seconds, peak_gb
 
 
 def main() -> int:
@@ -72,18 +99,18 @@ def main() -> int:
     parser.add_argument("notebooks", nargs="*", type=Path)
     parser.add_argument("--timeout", type=int, default=3600, help="seconds allowed per cell")
     parser.add_argument("--check", action="store_true", help="execute but do not write the notebooks back")
+    parser.add_argument("--no-record", action="store_true", help="do not update benchmarks/results/notebook-times.json")
     args = parser.parse_args()
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
-    mode = "quick" if os.environ.get("BOOK_QUICK") else "full"
+    mode = "quick" if os.environ.get("BOOK_QUICK", "").strip().lower() in {"1", "true", "yes"} else "full"  # as hp.is_quick()
     print(f"executing {len(paths)} notebook(s) in {mode} mode; BOOK_DATA_DIR={os.environ.get('BOOK_DATA_DIR', '(unset)')}")
     total = 0.0
     for path in paths:
-        seconds = execute(path, args.timeout, write=not args.check)
+        seconds, peak_gb = execute(path, args.timeout, write=not args.check)
         total += seconds
-        # ru_maxrss of the children: the largest kernel so far (KiB on Linux), i.e. this notebook's
-        # peak host memory when one notebook is run per call.
-        peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024 / 1e9
-        print(f"{seconds:8.1f} s  {path}  (peak kernel memory so far {peak_gb:.2f} GB)", flush=True)
+        print(f"{seconds:8.1f} s  {path}  (kernel peak memory {peak_gb:.2f} GB)", flush=True)
+        if not args.no_record:
+            record_time(path, mode, seconds, peak_gb)
     print(f"{total:8.1f} s  total")
     return 0
 
