@@ -21,11 +21,6 @@ from .train import _amp_settings, _batch_transform, _setup_model, _use_channels_
 __all__ = ["predict", "confusion_matrix", "per_class_accuracy"]
 
 
-def _as_float(X: torch.Tensor) -> torch.Tensor:
-    """uint8 pixels 0–255 → float in [0, 1]; float tensors unchanged."""
-    return X.float().div_(255) if X.dtype == torch.uint8 else X
-
-
 @torch.no_grad()
 def predict(
     model: nn.Module,
@@ -57,14 +52,15 @@ def predict(
     # The same mixed precision and memory layout as ``train``/``evaluate``, so the predictions agree.
     use_amp, amp_dtype = _amp_settings(device, None)
     cl = _use_channels_last(model, X, None)
-    per_batch = _batch_transform(X, transform or _as_float, cl)
+    per_batch = _batch_transform(X, transform, cl)  # uint8 → [0, 1] unless a transform is given
     was_training = model.training
     model.eval()
     preds, probs = [], []
     try:
         _setup_model(model, device, cl)
         for start in range(0, len(X), batch_size):
-            xb = per_batch(X[start : start + batch_size].to(device))
+            xb = X[start : start + batch_size].to(device)
+            xb = per_batch(xb) if per_batch is not None else xb
             with torch.autocast(device.type, amp_dtype, enabled=use_amp):
                 logits = model(xb).float()
             if logits.ndim != 2 or len(logits) != len(xb):

@@ -57,30 +57,31 @@ def wanted_metadata(cell: dict, is_setup: bool) -> tuple[list[str], dict]:
     return tags, mystnb
 
 
+def _code_cells(nb: nbformat.NotebookNode):
+    """Each code cell with its index and the tags and ``mystnb`` metadata the rules want for it."""
+    first_code = True
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            yield i, cell, *wanted_metadata(cell, first_code)
+            first_code = False
+
+
+def _is_tagged(cell: dict, tags: list[str], mystnb: dict) -> bool:
+    return sorted(cell.metadata.get("tags", [])) == sorted(tags) and dict(cell.metadata.get("mystnb", {})) == mystnb
+
+
 def problems(nb: nbformat.NotebookNode) -> list[str]:
     """Cells (by index) whose tags or prompts differ from the rules; empty when all is well."""
-    found, first_code = [], True
-    for i, cell in enumerate(nb.cells):
-        if cell.cell_type != "code":
-            continue
-        tags, mystnb = wanted_metadata(cell, first_code)
-        have_tags = list(cell.metadata.get("tags", []))
-        have_mystnb = dict(cell.metadata.get("mystnb", {}))
-        if sorted(have_tags) != sorted(tags) or have_mystnb != mystnb:
-            found.append(f"cell {i}: tags {have_tags} mystnb {have_mystnb}, want tags {tags} mystnb {mystnb}")
-        first_code = False
-    return found
+    return [f"cell {i}: tags {list(cell.metadata.get('tags', []))} mystnb {dict(cell.metadata.get('mystnb', {}))}, "
+            f"want tags {tags} mystnb {mystnb}"
+            for i, cell, tags, mystnb in _code_cells(nb) if not _is_tagged(cell, tags, mystnb)]
 
 
 def retag(nb: nbformat.NotebookNode) -> int:
     """Apply the rules in place; returns the number of cells changed."""
-    changed, first_code = 0, True
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        tags, mystnb = wanted_metadata(cell, first_code)
-        first_code = False
-        if sorted(cell.metadata.get("tags", [])) == sorted(tags) and dict(cell.metadata.get("mystnb", {})) == mystnb:
+    changed = 0
+    for _, cell, tags, mystnb in list(_code_cells(nb)):
+        if _is_tagged(cell, tags, mystnb):
             continue
         changed += 1
         for key, value in (("tags", tags), ("mystnb", mystnb)):
