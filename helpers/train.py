@@ -133,13 +133,13 @@ def _setup_model(model: nn.Module, device: torch.device, channels_last: bool) ->
         model.to(memory_format=torch.channels_last)
 
 
-@torch.no_grad()
 def _count_correct(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int, autocast, transform: Transform | None) -> torch.Tensor:
     """Correct predictions over (X, y) as a device tensor (no host sync)."""
     correct = torch.zeros((), dtype=torch.long, device=X.device)
-    for xb, yb in batches(X, y, batch_size, transform=transform):
-        with autocast():
-            correct += (model(xb).argmax(dim=1) == _class_index(yb)).sum()
+    with torch.no_grad():  # a with block, not a decorator: mutmut skips decorated functions
+        for xb, yb in batches(X, y, batch_size, transform=transform):
+            with autocast():
+                correct += (model(xb).argmax(dim=1) == _class_index(yb)).sum()
     return correct
 
 
