@@ -133,7 +133,7 @@ def read_idx(path: str | os.PathLike) -> torch.Tensor:
     return torch.frombuffer(bytearray(body), dtype=torch.uint8).reshape(dims)
 
 
-def _missing(info: _Info, root: Path, expected: list[Path], why: str) -> DatasetNotFoundError:
+def _missing(info: _Info, expected: list[Path], why: str) -> DatasetNotFoundError:
     listing = "\n".join(f"  {p}" for p in expected)
     return DatasetNotFoundError(
         f"{info.title} was not found ({why}). Expected:\n{listing}\n"
@@ -163,7 +163,7 @@ def _load_idx_dataset(info: _Info, root: Path, read_only: bool, train: bool) -> 
     files = [raw / f"{prefix}-images-idx3-ubyte", raw / f"{prefix}-labels-idx1-ubyte"]
     if not all(f.exists() for f in files):
         if read_only:
-            raise _missing(info, root, files, f"looked in the read-only folder {root}")
+            raise _missing(info, files, f"looked in the read-only folder {root}")
         _download(info, root, train)
     images, labels = (read_idx(f) for f in files)
     return images.unsqueeze(1), labels.long()  # (N, 1, 28, 28) uint8, (N,)
@@ -228,7 +228,7 @@ def _load_cifar10(info: _Info, root: Path, read_only: bool, train: bool) -> tupl
     if tar.exists():
         return _load_cifar_jpeg(tar, info.classes)
     if read_only:
-        raise _missing(info, root, [pickles, tar], f"looked in the read-only folder {root}")
+        raise _missing(info, [pickles, tar], f"looked in the read-only folder {root}")
     _download(info, root, train)
     return _load_cifar_pickles(pickles, train)
 

@@ -133,8 +133,11 @@ def test_missing_data_gives_one_clear_error(tmp_path, monkeypatch):
         f"  {raw / 'train-images-idx3-ubyte'}\n  {raw / 'train-labels-idx1-ubyte'}\n"
         f"Put the files there, point BOOK_DATA_DIR (or root=...) at a folder that has them, "
         f"or unset both to download into {tmp_path / 'cache' / 'data'} (needs internet).")
-    with pytest.raises(hp.DatasetNotFoundError, match=r"CIFAR-10 was not found.*\n.*cifar-10-batches-py\n.*CIFAR10-jpeg/test\.tar\n"):
+    with pytest.raises(hp.DatasetNotFoundError) as info:
         hp.load_data("cifar10", "test", root=tmp_path)
+    assert str(info.value).startswith(
+        f"CIFAR-10 was not found (looked in the read-only folder {tmp_path}). Expected:\n"
+        f"  {tmp_path / 'cifar-10-batches-py'}\n  {tmp_path / 'CIFAR10-jpeg' / 'test.tar'}\nPut the files there")
 
 
 def test_download_failure_is_one_line(tmp_path, monkeypatch):
@@ -211,13 +214,28 @@ def test_cifar_per_batch_resize_keeps_colour_channels(data_dir, tmp_path, monkey
 
 @pytest.mark.parametrize("kwargs,message", [
     ({"resize": 224}, r"would hold 12\.0 GB.*dtype=torch\.uint8.*transform=hp\.resize_to\(224\)"),
-    ({"resize": 96, "dtype": torch.uint8}, r"resize needs float images.*hp\.resize_to\(96\)"),
+    ({"resize": 96, "dtype": torch.uint8},
+     r"^resize needs float images; with dtype=torch\.uint8 resize each batch instead: train\(\.\.\., transform=hp\.resize_to\(96\)\)$"),
+    ({"resize": 48}, None),  # 60,000 × 48² float32 = 0.55 GB: allowed
+    ({"resize": 48, "dtype": torch.float64}, r"^resizing 60,000 images to 48×48 would hold 1\.1 GB in memory \(limit 1\.1 GB\)"),  # 8 bytes a pixel
     ({"dtype": torch.int64}, "dtype must be torch.uint8 or a floating-point dtype"),
     ({"resize": (0, 5)}, "size must be a positive int"),
 ])  # fmt: skip
 def test_load_data_refuses_what_would_not_fit_and_says_what_to_do(data_dir, kwargs, message):
+    if message is None:
+        X, _ = hp.load_data("fashion_mnist", "train", root=data_dir, device="meta", **kwargs)
+        assert X.shape == (60_000, 1, 48, 48)
+        return
     with pytest.raises(ValueError, match=message):  # on the meta device: a missing check costs no memory
         hp.load_data("fashion_mnist", "train", root=data_dir, device="meta", **kwargs)
+
+
+def test_the_memory_check_counts_colour_channels(data_dir, tmp_path, monkeypatch):
+    """10,000 CIFAR-10 images × 3 channels × 95² float32 = 1.08 GB, just over the limit (one channel would be 0.36 GB)."""
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path))
+    with pytest.raises(ValueError, match=r"^resizing 10,000 images to 95×95 would hold 1\.1 GB"):
+        hp.load_data("cifar10", "test", root=data_dir, device="meta", resize=95)
+    assert hp.load_data("cifar10", "test", n=8, root=data_dir, device="meta", resize=95)[0].shape == (8, 3, 95, 95)
 
 
 def test_resize_arguments_are_checked():
@@ -323,6 +341,7 @@ def test_download_then_read_cifar10_pickles(fake_download, tmp_path):
     X_test, y_test = hp.load_data("cifar10", "test")
     assert y_test.tolist() == [5, 4] and torch.equal(X_test[:, 1, 0, 0], torch.tensor([50, 51]) / 255)
     assert len(fake_download.calls) == 1  # the folder holds both splits: no second download
+    assert hp.load_data("cifar10", n=4)[1].tolist() == [0, 9, 1, 8]  # the training split, read from the folder
 
 
 # --------------------------------------------------------------------------- readers and small pieces
@@ -344,6 +363,8 @@ def test_read_idx_reads_images_and_labels(tmp_path):
     (b"\x00\x00\x0d\x01\x00\x00\x00\x01\x05", "is not an IDX file of unsigned bytes"),
     (b"\x00\x00\x08\x02\x00\x00\x00\x02\x00\x00\x00\x03\x01\x02\x03\x04\x05", r"is truncated: header says \[2, 3\], body has 5 bytes"),
     (b"\x00\x00\x08\x01\x00\x00\x00\x02\x01\x02\x03", r"is truncated: header says \[2\], body has 3 bytes"),
+    # sizes of 2**24 and more: every byte of each big-endian 4-byte size counts
+    (b"\x00\x00\x08\x02\x01\x00\x00\x02\x01\x00\x00\x03\x01", r"is truncated: header says \[16777218, 16777219\], body has 1 bytes"),
 ])  # fmt: skip
 def test_read_idx_rejects_other_files(tmp_path, data, message):
     bad = tmp_path / "bad"
@@ -363,6 +384,24 @@ def test_batches_keep_images_and_labels_together_and_follow_the_generator():
     assert torch.equal(unshuffled[2][0], torch.tensor([[81.0], [91.0]]))
     (whole,) = hp.batches(X, y, 10, shuffle=True)  # one batch holds everything: in order, not shuffled
     assert torch.equal(whole[1], y)
+
+
+def test_the_shuffle_is_drawn_on_the_datas_device_or_the_generators(monkeypatch):
+    """One randperm per epoch, made where the data lives (no host round trip), or where a
+    given generator lives (a CPU generator cannot draw on another device)."""
+    drawn, randperm = [], torch.randperm
+
+    def recording(*args, **kwargs):
+        out = randperm(*args, **kwargs)
+        drawn.append((kwargs.get("device"), out.device))
+        return out
+
+    monkeypatch.setattr(torch, "randperm", recording)
+    X, y = torch.zeros(6, 2, device="meta"), torch.zeros(6, dtype=torch.long, device="meta")
+    plain = list(hp.batches(X, y, 4, shuffle=True))
+    seeded = list(hp.batches(X, y, 4, shuffle=True, generator=torch.Generator().manual_seed(0)))
+    assert drawn == [(torch.device("meta"), torch.device("meta")), (torch.device("cpu"), torch.device("cpu"))]
+    assert [xb.device.type for xb, _ in plain + seeded] == ["meta"] * 4
 
 
 def test_load_data_options(data_dir):
