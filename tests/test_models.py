@@ -126,6 +126,15 @@ def test_layer_summary_prints_each_rows_parameters(capsys):
     assert hp.layer_summary(hp.lenet5(), (1, 1, 28, 28), show=False) and capsys.readouterr().out == ""
 
 
+def test_layer_summary_counts_frozen_parameters_too(capsys):
+    """The table shows the model's size: a frozen layer (requires_grad=False) still has its parameters."""
+    net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    net[0].requires_grad_(False)
+    hp.layer_summary(net, (1, 3))
+    lines = capsys.readouterr().out.splitlines()
+    assert [line.split()[-1] for line in lines[1:]] == ["16", "0", "10", "26"]
+
+
 class _ModeRecorder(nn.Module):
     def __init__(self):
         super().__init__()
@@ -305,6 +314,14 @@ def test_layer_macs_by_layer_and_against_conv_macs():
     assert net.training  # mode restored
     with pytest.raises(ValueError, match="input_shape"):
         hp.count_macs(net, (1, 0, 28, 28))
+
+
+def test_layer_macs_are_whole_numbers():
+    """Integers, also for grouped convolutions (a float would print as 1,234.0 in the chapters' tables)."""
+    net = nn.Sequential(nn.Conv2d(4, 8, 3, groups=2), nn.Flatten(), nn.Linear(8 * 4 * 4, 3))
+    macs = hp.layer_macs(net, (1, 4, 6, 6))
+    assert macs == {"0": 8 * 4 * 4 * (2 * 3 * 3), "2": 128 * 3} and all(type(v) is int for v in macs.values())
+    assert type(hp.count_macs(net, (1, 4, 6, 6))) is int
 
 
 def test_layer_macs_counts_a_shared_layer_each_time_and_removes_its_hooks():

@@ -39,12 +39,13 @@ def _lecture_cnn():
 def test_full_batch_with_one_hot_equals_integer_labels(fashion):
     (X, y), _ = fashion
     X, y = X[:500], y[:500]
-    losses = []
+    runs = []
     for labels in (y, hp.to_one_hot(y)):
         torch.manual_seed(0)
         net = _lecture_cnn()
-        losses.append(hp.train(net, (X, labels), epochs=3, device="cpu", progress=False).train_loss)
-    assert losses[0] == pytest.approx(losses[1], rel=1e-5)
+        runs.append(hp.train(net, (X, labels), epochs=3, device="cpu", progress=False))
+    assert runs[0].train_loss == pytest.approx(runs[1].train_loss, rel=1e-5)
+    assert runs[0].train_acc == runs[1].train_acc and runs[0].train_acc[-1] > 0.3  # 3 Adam steps: 0.052 → 0.314
 
 
 def test_full_batch_step_is_the_lectures_loop():
@@ -261,7 +262,8 @@ def test_evaluate_a_model_without_parameters_on_the_data_device():
     logits = torch.tensor([[2.0, 1.0], [0.0, 3.0], [1.0, 0.0], [0.0, 1.0]])
     y = torch.tensor([0, 1, 1, 1])
     assert hp.evaluate(nn.Identity(), logits, y, batch_size=3) == 0.75
-    assert hp.evaluate(nn.Identity(), logits, hp.to_one_hot(y, 2), batch_size=1) == 0.75
+    for batch_size in (1, 4):  # one-hot rows: the class is each row's arg-max
+        assert hp.evaluate(nn.Identity(), logits, hp.to_one_hot(y, 2), batch_size=batch_size) == 0.75
 
 
 def test_train_with_a_given_optimizer_and_loss():
@@ -460,6 +462,36 @@ def test_every_batch_reaches_the_model_in_the_chosen_layout(channels_last):
     hp.evaluate(net2, X, y, batch_size=32, channels_last=channels_last)
     assert seen.batches == [(want, "cpu", 32), (want, "cpu", 8)]
     assert net2[1].weight.is_contiguous(memory_format=torch.channels_last) is want
+    # uint8 images become float per batch (to_float keeps the stored layout): the layout is set after that
+    X8 = (X.sigmoid() * 255).to(torch.uint8)
+    seen.batches.clear()
+    hp.train(net, (X8, y), (X8[:20], y[:20]), epochs=1, batch_size=16, channels_last=channels_last, device="cpu", progress=False)
+    hp.evaluate(net2, X8, y, batch_size=32, channels_last=channels_last)
+    assert seen.batches == [(want, "cpu", 16), (want, "cpu", 16), (want, "cpu", 8), (want, "cpu", 16), (want, "cpu", 4),
+                            (want, "cpu", 32), (want, "cpu", 8)]
+
+
+def test_cudnn_autotuning_is_switched_on_for_cuda_training(monkeypatch):
+    """On CUDA, train lets cuDNN pick the fastest convolution algorithms (the shapes repeat every
+    step); on the CPU it leaves the setting alone. No GPU needed: train stops right after the choice."""
+    import helpers.train as train_module
+
+    class Stop(Exception):
+        pass
+
+    def stop(*args):
+        raise Stop("stopped after the cuDNN choice")
+
+    monkeypatch.setattr(train_module, "get_device", lambda device: torch.device(device))
+    monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))
+    monkeypatch.setattr(train_module, "_setup_model", lambda model, device, channels_last: None)
+    monkeypatch.setattr(train_module, "_prepare", stop)
+    X, y = _toy_data(4, seed=0)
+    for device, want in (("cpu", False), ("cuda", True)):
+        monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+        with pytest.raises(Stop, match="stopped after the cuDNN choice"):
+            hp.train(nn.Linear(64, 3), (X.flatten(1), y), epochs=1, device=device, progress=False)
+        assert torch.backends.cudnn.benchmark is want
 
 
 def test_evaluate_runs_on_the_models_device(monkeypatch):
