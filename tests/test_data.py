@@ -133,7 +133,7 @@ def test_missing_data_gives_one_clear_error(tmp_path, monkeypatch):
         f"  {raw / 'train-images-idx3-ubyte'}\n  {raw / 'train-labels-idx1-ubyte'}\n"
         f"Put the files there, point BOOK_DATA_DIR (or root=...) at a folder that has them, "
         f"or unset both to download into {tmp_path / 'cache' / 'data'} (needs internet).")
-    with pytest.raises(hp.DatasetNotFoundError) as info:
+    with pytest.raises(hp.DatasetNotFoundError, match="^CIFAR-10 was not found") as info:
         hp.load_data("cifar10", "test", root=tmp_path)
     assert str(info.value).startswith(
         f"CIFAR-10 was not found (looked in the read-only folder {tmp_path}). Expected:\n"

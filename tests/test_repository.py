@@ -178,3 +178,22 @@ def test_chapters_cite_their_sources_and_link_the_glossary(nb):
     assert set(keys) <= _bib_keys(), f"{nb.name}: unknown citation keys {set(keys) - _bib_keys()}"
     if nb.name[:2] != "00":
         assert "../book/glossary.md" in text, f"{nb.name}: no link to the glossary"
+
+
+def _raises_without_match(source: str) -> list[int]:
+    """Line numbers of ``pytest.raises(...)`` calls that do not say which message they expect."""
+    import ast
+
+    return [node.lineno for node in ast.walk(ast.parse(source))
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "raises"
+            and isinstance(node.func.value, ast.Name) and node.func.value.id == "pytest"
+            and not any(k.arg == "match" for k in node.keywords)]
+
+
+def test_every_expected_error_names_its_message():
+    """An error test without match= passes on any error of that type, including the wrong one."""
+    assert _raises_without_match("with pytest.raises(ValueError):\n    f()") == [1]
+    assert _raises_without_match("with pytest.raises(ValueError, match='bad x'):\n    f()") == []
+    unnamed = {path.name: lines for path in sorted((ROOT / "tests").rglob("*.py"))
+               if (lines := _raises_without_match(path.read_text()))}
+    assert unnamed == {}
