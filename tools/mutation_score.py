@@ -60,6 +60,10 @@ def main() -> None:
         print(f"{'all':<10} {total['killed']:>7} {total['total']:>5} {100 * total['killed'] / total['total']:>6.1f}% {total['equivalent']:>11}")
     if "--survivors" in sys.argv:
         print("\n".join(survivors))
+    stale = [f"{name}: {status[name]} by a test" for name in equivalent if status.get(name) in KILLED]
+    stale += [f"{name}: not generated (renumbered or removed?)" for name in equivalent if name not in status]
+    if stale:  # an 'equivalent' mutant that a test kills is not equivalent; a missing name is out of date
+        print(f"\n{len(stale)} entries of {EQUIVALENT.name} are out of date:\n" + "\n".join(stale))
 
 
 if __name__ == "__main__":
