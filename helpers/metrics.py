@@ -16,7 +16,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .train import _amp_settings, _batch_transform, _setup_model, _use_channels_last
+from .train import _batch_transform, _inference_setup
 
 __all__ = ["predict", "confusion_matrix", "per_class_accuracy"]
 
@@ -47,21 +47,17 @@ def predict(
         raise ValueError(f"X must be a non-empty tensor N×…, got {getattr(X, 'shape', type(X).__name__)}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
-    first = next(model.parameters(), None)
-    device = first.device if first is not None else X.device
-    # The same mixed precision and memory layout as ``train``/``evaluate``, so the predictions agree.
-    use_amp, amp_dtype = _amp_settings(device, None)
-    cl = _use_channels_last(model, X, None)
+    # The same device, mixed precision and memory layout as ``train``/``evaluate``, so the predictions agree.
+    device, cl, autocast = _inference_setup(model, X, None)
     per_batch = _batch_transform(X, transform, cl)  # uint8 → [0, 1] unless a transform is given
     was_training = model.training
     model.eval()
     preds, probs = [], []
     try:
-        _setup_model(model, device, cl)
         for start in range(0, len(X), batch_size):
             xb = X[start : start + batch_size].to(device)
             xb = per_batch(xb) if per_batch is not None else xb
-            with torch.autocast(device.type, amp_dtype, enabled=use_amp):
+            with autocast():
                 logits = model(xb).float()
             if logits.ndim != 2 or len(logits) != len(xb):
                 raise ValueError(f"the model must return N×C logits, got shape {tuple(logits.shape)} for {len(xb)} inputs")

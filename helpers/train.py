@@ -133,6 +133,18 @@ def _setup_model(model: nn.Module, device: torch.device, channels_last: bool) ->
         model.to(memory_format=torch.channels_last)
 
 
+def _inference_setup(model: nn.Module, X: torch.Tensor, channels_last: bool | None) -> tuple[torch.device, bool, Callable]:
+    """Run a model on X as ``train`` runs it: returns the model's device (X's for a model
+    without parameters), whether to use channels-last, and the autocast context factory;
+    moves the model to that layout."""
+    first = next(model.parameters(), None)
+    device = first.device if first is not None else X.device
+    enabled, dtype = _amp_settings(device, None)
+    cl = _use_channels_last(model, X, channels_last)
+    _setup_model(model, device, cl)
+    return device, cl, lambda: torch.autocast(device.type, dtype, enabled=enabled)
+
+
 def _count_correct(model: nn.Module, X: torch.Tensor, y: torch.Tensor, batch_size: int, autocast, transform: Transform | None) -> torch.Tensor:
     """Correct predictions over (X, y) as a device tensor (no host sync)."""
     correct = torch.zeros((), dtype=torch.long, device=X.device)
@@ -159,16 +171,11 @@ def evaluate(
     VGG-11 holds about 7 GB of activations, a batch of 256 a quarter of that.
     """
     X, y = _check_data((X, y), "evaluate data")
-    first = next(model.parameters(), None)
-    device = first.device if first is not None else X.device
-    enabled, dtype = _amp_settings(device, None)
-    cl = _use_channels_last(model, X, channels_last)
+    device, cl, autocast = _inference_setup(model, X, channels_last)
     was_training = model.training
     model.eval()
     try:
-        _setup_model(model, device, cl)
         X, y = _prepare(X, device, cl), y.to(device)
-        autocast = lambda: torch.autocast(device.type, dtype, enabled=enabled)  # noqa: E731
         correct = _count_correct(model, X, y, batch_size, autocast, _batch_transform(X, transform, cl))
     finally:
         model.train(was_training)
