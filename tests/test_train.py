@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 import helpers as hp
+import helpers.train as train_module
 
 
 @pytest.fixture(scope="module")
@@ -313,16 +314,7 @@ def test_float_images_must_match_the_model_but_uint8_is_converted():
                     loss_fn=lambda logits, yb: free.sum(), device="cpu", progress=False).epochs == 1
 
 
-def test_cpu_training_leaves_cudnn_alone(monkeypatch):
-    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
-    X, y = _toy_data(16, seed=0)
-    hp.train(_bn_dropout_net(), (X, y), epochs=1, device="cpu", progress=False)
-    assert torch.backends.cudnn.benchmark is False
-
-
 def test_layout_helpers_convert_only_what_they_should():
-    import helpers.train as train_module
-
     X, X8 = torch.rand(2, 3, 4, 5), torch.zeros(2, 3, 4, 5, dtype=torch.uint8)
     prepared = train_module._prepare(X, torch.device("cpu"), True)
     assert prepared.is_contiguous(memory_format=torch.channels_last) and not prepared.is_contiguous() and torch.equal(prepared, X)
@@ -361,8 +353,6 @@ def test_the_model_is_moved_to_the_training_device():
 def test_mixed_precision_step_is_autocast_plus_loss_scaling_for_float16(monkeypatch, dtype):
     """CUDA's mixed precision, run on the CPU (which has both autocast dtypes and a GradScaler):
     hp.train is PyTorch's recipe, step for step, with the scaler on exactly for float16."""
-    import helpers.train as train_module
-
     GradScaler = torch.amp.GradScaler
     scalers = []
 
@@ -408,8 +398,6 @@ def test_mixed_precision_step_is_autocast_plus_loss_scaling_for_float16(monkeypa
 def test_evaluate_uses_the_training_precision(monkeypatch):
     """Logits 1.000 and 1.001 are a tie in bfloat16 (8 bits of mantissa): evaluate under train's
     bfloat16 autocast picks class 0, in float32 class 1."""
-    import helpers.train as train_module
-
     net = nn.Linear(2, 2, bias=False)
     with torch.no_grad():
         net.weight.copy_(torch.tensor([[1.0, 0.0], [1.0, 0.001]]))
@@ -420,8 +408,6 @@ def test_evaluate_uses_the_training_precision(monkeypatch):
 
 
 def test_mixed_precision_asks_the_gpu_it_runs_on(monkeypatch):
-    import helpers.train as train_module
-
     capability = {0: (7, 5), 1: (9, 0)}  # a T4 beside an H100
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: capability[torch.device(device).index])
     assert train_module._amp_settings(torch.device("cuda:0"), None) == (True, torch.float16)
@@ -471,46 +457,41 @@ def test_every_batch_reaches_the_model_in_the_chosen_layout(channels_last):
                             (want, "cpu", 32), (want, "cpu", 8)]
 
 
+class _Stop(Exception):
+    """Raised by a stand-in to end train or evaluate right after the step a test looks at."""
+
+
 def test_cudnn_autotuning_is_switched_on_for_cuda_training(monkeypatch):
     """On CUDA, train lets cuDNN pick the fastest convolution algorithms (the shapes repeat every
-    step); on the CPU it leaves the setting alone. No GPU needed: train stops right after the choice."""
-    import helpers.train as train_module
-
-    class Stop(Exception):
-        pass
-
+    step); on the CPU it leaves the setting alone. No GPU needed: the CUDA run stops right after the choice."""
     def stop(*args):
-        raise Stop("stopped after the cuDNN choice")
+        raise _Stop("stopped after the cuDNN choice")
 
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    X, y = _toy_data(16, seed=0)
+    hp.train(_bn_dropout_net(), (X, y), epochs=1, device="cpu", progress=False)  # a whole CPU run
+    assert torch.backends.cudnn.benchmark is False
     monkeypatch.setattr(train_module, "get_device", lambda device: torch.device(device))
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))
     monkeypatch.setattr(train_module, "_setup_model", lambda model, device, channels_last: None)
     monkeypatch.setattr(train_module, "_prepare", stop)
-    X, y = _toy_data(4, seed=0)
-    for device, want in (("cpu", False), ("cuda", True)):
-        monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
-        with pytest.raises(Stop, match="stopped after the cuDNN choice"):
-            hp.train(nn.Linear(64, 3), (X.flatten(1), y), epochs=1, device=device, progress=False)
-        assert torch.backends.cudnn.benchmark is want
+    with pytest.raises(_Stop, match="stopped after the cuDNN choice"):
+        hp.train(nn.Linear(64, 3), (X.flatten(1), y), epochs=1, device="cuda", progress=False)
+    assert torch.backends.cudnn.benchmark is True
 
 
 def test_evaluate_runs_on_the_models_device(monkeypatch):
     """The batches go to the model's device (here 'meta', so the count itself cannot be read back)."""
-    import helpers.train as train_module
-
-    class Stop(Exception):
-        pass
-
     calls = []
 
     def count_correct(model, X, y, batch_size, autocast, transform):
         calls.append((X.device.type, y.device.type, batch_size))
-        raise Stop("stopped before counting")
+        raise _Stop("stopped before counting")
 
     monkeypatch.setattr(train_module, "_count_correct", count_correct)
     net = nn.Sequential(nn.Flatten(), nn.Linear(64, 3)).to("meta")
     X, y = _toy_data(10, seed=0)
-    with pytest.raises(Stop, match="^stopped before counting$"):
+    with pytest.raises(_Stop, match="^stopped before counting$"):
         hp.evaluate(net, X, y, batch_size=4)
     assert calls == [("meta", "meta", 4)] and net.training  # the mode is restored after an error too
 
@@ -543,8 +524,6 @@ def test_data_labels_and_counters_live_on_the_training_device(monkeypatch):
     batches arrive there, and the epoch's sums accumulate there, until the one host read at the
     epoch's end, which meta tensors cannot answer."""
     import contextlib
-
-    import helpers.train as train_module
 
     seen, real_batches = [], train_module.batches
 
