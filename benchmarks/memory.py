@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import resource
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from results_file import write_results  # benchmarks/ is the script's folder, first on sys.path
 
 RECIPES = {  # name: (model constructor, resolution): the textbook's VGG and ResNet recipes
     "narrow VGG-11 @224": ("vgg", 224),
@@ -112,10 +113,7 @@ def main() -> None:
             rows.append({"recipe": recipe, "storage": path, "allocated": True,
                          **{k: (None if v != v else v) for k, v in r.items()}})  # NaN (no resize) → null
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        machine = {"device": hp.device_name(args.device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-                   "cpus": os.cpu_count(), "steps": args.steps}
-        args.json.write_text(json.dumps({"machine": machine, "results": rows}, indent=1) + "\n")
+        write_results(args.json, hp.device_name(args.device), rows, steps=args.steps)
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ which makes d2l faster, not slower. Set BOOK_DATA_DIR to read the offline copy.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import time
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import torch
 from torch import nn
 
 import helpers as hp
+from results_file import write_results  # benchmarks/ is the script's folder, first on sys.path
 
 
 @dataclass
@@ -147,10 +147,7 @@ def main() -> None:
               f"{r['n'] / r['hp_s']:>9,.0f} {r['d2l_s'] / r['hp_s']:>6.2f} {r['d2l_acc']:>8.4f} {r['hp_acc']:>7.4f}", flush=True)
         results.append({"workload": name, "epochs": w.epochs, "size": w.size, **r})
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        machine = {"device": hp.device_name(device), "torch": torch.__version__, "threads": torch.get_num_threads(),
-                   "cpus": os.cpu_count(), "d2l": "1.0.3"}
-        args.json.write_text(json.dumps({"machine": machine, "results": results}, indent=1) + "\n")
+        write_results(args.json, hp.device_name(device), results, d2l="1.0.3")
 
 
 if __name__ == "__main__":
