@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test unit notebooks bench-deps performance mathjax site-test mutate clean
+.PHONY: book test test-full test-other-cpu print-other-cpu gpu-check unit notebooks bench-deps performance mathjax site-test mutate clean
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -21,6 +21,30 @@ book: $(STAMP)
 # BOOK_QUICK=0 make test re-executes the notebooks with their full budgets.
 test: $(STAMP)
 	BOOK_QUICK=$${BOOK_QUICK:-1} $(BIN)/python -m pytest --nbval
+
+# Every chapter under its full CPU budget, one notebook at a time under nbval, each run recorded in
+# benchmarks/results/notebook-times.json (about 35 minutes on 2 cores). Run it after any change to
+# helpers/ or to a notebook's code; a scheduled workflow runs it weekly.
+test-full: $(STAMP)
+	$(BIN)/python tools/test_full.py
+
+# The notebooks' compared outputs must not depend on the CPU they run on. CI runs `make test` under
+# OTHER_CPU (generic ATen kernels, oneDNN and MKL limited to AVX2, 3 threads), so that an output that
+# holds only on the machine that stored it fails there too. test-other-cpu adds a second, stricter
+# configuration: oneDNN switched off (convolutions through NNPACK, as on some ARM machines), 1 thread.
+OTHER_CPU := ATEN_CPU_CAPABILITY=default ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 OMP_NUM_THREADS=3
+print-other-cpu:
+	@echo $(OTHER_CPU)
+test-other-cpu: $(STAMP)
+	$(OTHER_CPU) BOOK_QUICK=1 $(BIN)/python -m pytest --nbval notebooks
+	ipython=$$(mktemp -d) && mkdir -p $$ipython/profile_default/startup && \
+	cp tests/other_cpu_startup.py $$ipython/profile_default/startup/ && \
+	IPYTHONDIR=$$ipython ATEN_CPU_CAPABILITY=default OMP_NUM_THREADS=1 BOOK_QUICK=1 $(BIN)/python -m pytest --nbval notebooks
+
+# The GPU run, prepared: every chapter under its GPU budget and both benchmarks on CUDA, one JSON
+# (benchmarks/results/gpu-check.json). Needs a CUDA GPU; meant to finish in under 10 minutes.
+gpu-check: bench-deps
+	$(BIN)/python tools/gpu_check.py
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest tests

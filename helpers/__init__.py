@@ -70,7 +70,7 @@ from .plot import (
     show_misclassified,
     show_sliding_window,
 )
-from .runmode import budget, is_quick, run_mode
+from .runmode import budget, gpu_seconds_estimate, is_quick, run_mode
 from .train import History, accuracy, evaluate, train
 
 __version__ = "0.1.0"

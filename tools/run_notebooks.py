@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -25,16 +24,25 @@ import nbformat
 from nbclient import NotebookClient
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from results_file import machine_facts  # noqa: E402  (benchmarks/ holds the one writer of results)
+
 TIMES = ROOT / "benchmarks" / "results" / "notebook-times.json"
 BUDGET_S = {"full": 15 * 60, "quick": 90}  # per notebook on the book's 2-core CPU
+FACTS = ("date", "commit", "torch", "cpu_model", "machine", "cpus", "threads")  # recorded beside each run
 
 
-def record_time(path: Path, mode: str, seconds: float, peak_gb: float) -> None:
-    """Store one notebook's time and peak memory for ``mode`` in the timing table (JSON)."""
+def record_run(path: Path, mode: str, seconds: float, peak_gb: float, passed: bool, run: str) -> None:
+    """Store one notebook's run for ``mode`` ("full" or "quick") in the timing table (JSON).
+
+    Each entry says how long it took, the peak memory of its kernel, whether it passed, which
+    command ran it (``run``), and the evidence: date, commit, CPU model, cores and threads.
+    """
     table = json.loads(TIMES.read_text()) if TIMES.exists() else {}
+    facts = machine_facts()
     table.setdefault(path.stem, {})[mode] = {
         "seconds": round(seconds, 1), "peak_gb": round(peak_gb, 2), "budget_s": BUDGET_S[mode],
-        "cpus": os.cpu_count(), "machine": platform.machine(), "date": time.strftime("%Y-%m-%d"),
+        "passed": passed, "run": run, **{k: facts[k] for k in FACTS},
     }
     TIMES.parent.mkdir(parents=True, exist_ok=True)
     TIMES.write_text(json.dumps(dict(sorted(table.items())), indent=1) + "\n")
@@ -110,7 +118,8 @@ def main() -> int:
         total += seconds
         print(f"{seconds:8.1f} s  {path}  (kernel peak memory {peak_gb:.2f} GB)", flush=True)
         if not args.no_record:
-            record_time(path, mode, seconds, peak_gb)
+            record_run(path, mode, seconds, peak_gb, passed=True,
+                       run="run_notebooks --check" if args.check else "make notebooks")
     print(f"{total:8.1f} s  total")
     return 0
 
