@@ -11,6 +11,7 @@ One module per concern, each short enough to read in a sitting:
 * ``helpers.plot``    — images, kernels, feature maps, curves, the sliding window,
   confusion matrices, misclassified images
 * ``helpers.metrics`` — predictions for a whole set, confusion matrix, per-class accuracy
+* ``helpers.tables``  — tables rendered as tables (Markdown), not fixed-width prints
 * ``helpers.runmode`` — CPU runs for the book, the textbook's recipe on a GPU, quick runs for CI
 
 Use it as ``import helpers as hp``; everything below is also reachable as ``hp.<name>``.
@@ -70,6 +71,7 @@ from .plot import (
     show_misclassified,
     show_sliding_window,
 )
+from .tables import markdown_table, show_table
 from .runmode import budget, gpu_seconds_estimate, is_quick, run_mode
 from .train import History, accuracy, evaluate, train
 
