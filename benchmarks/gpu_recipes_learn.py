@@ -44,11 +44,11 @@ class Recipe:
     max_steps: int
 
 
-RECIPES = {
-    "vgg11-narrow@224": Recipe("09_vgg (GPU budget)", lambda s: hp.vgg(NARROW_VGG11, image_size=s), 224, 0.01, 300),
+RECIPES = {  # in the order they run: the cheapest first
     "resnet18@96": Recipe("10_resnet (GPU budget)", lambda s: hp.resnet18(), 96, 0.01, 150),
     "vgg11-narrow@32": Recipe("09_vgg (control: CPU resolution, same SGD)", lambda s: hp.vgg(NARROW_VGG11, image_size=s),
                               32, 0.01, 300),
+    "vgg11-narrow@224": Recipe("09_vgg (GPU budget)", lambda s: hp.vgg(NARROW_VGG11, image_size=s), 224, 0.01, 300),
 }
 
 
@@ -114,8 +114,8 @@ def main() -> None:
                    else f"not below {CHANCE - MARGIN:.3f} within {row['steps']} steps")
         print(f"{name:<18} {row['steps']:>4} steps, first {WINDOW} steps "
               f"{row['mean_first_window']:.3f}, last {WINDOW} {row['mean_last_window']:.3f}: {verdict}", flush=True)
-    if args.json:
-        write_results(args.json, "cpu", rows, window=WINDOW, margin=MARGIN)
+        if args.json:  # after every recipe, so that a long run leaves what it has finished
+            write_results(args.json, "cpu", rows, window=WINDOW, margin=MARGIN)
 
 
 if __name__ == "__main__":
