@@ -64,6 +64,17 @@ def test_stored_outputs_come_from_one_clean_run(nb):
 
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_stored_outputs_have_no_progress_bars(nb):
+    # tools/run_notebooks.py drops tqdm's bars when it stores a run: a reader sees them live, the page
+    # shows what the cell prints instead (STYLE.md: stored outputs are for readers).
+    bar = re.compile(r"\d+%\|.*\| *\d+/\d+ \[")
+    for c in _code(nb):
+        for out in c["outputs"]:
+            text = "".join(out.get("text", ""))
+            assert not bar.search(text), f"{nb.name}: a progress bar is stored in {_source(c)[:60]!r}; re-run it with make notebooks"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
 def test_no_cell_hides_its_value_with_a_semicolon(nb):
     """nbval runs cells without history, so IPython ignores a trailing ';' there: outputs would differ."""
     for c in _code(nb):

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -57,8 +58,19 @@ def tidy_stream(text: str) -> str:
     return "\n".join(lines)
 
 
+PROGRESS_BAR = re.compile(r"\d+%\|.*\| *\d+/\d+ \[")  # tqdm's "LeNet: 100%|████| 10/10 [00:20<00:00, ...]"
+
+
+def without_progress_bars(text: str) -> str:
+    """stderr without tqdm's progress bars: a reader running the notebook sees them live; the
+    stored page shows what the cell prints instead (STYLE.md: no progress-bar debris)."""
+    kept = [line for line in text.split("\n") if not PROGRESS_BAR.search(line)]
+    return "\n".join(kept).strip("\n") + "\n" if any(line.strip() for line in kept) else ""
+
+
 def merge_streams(outputs: list) -> list:
-    """One output per stream name (stdout, stderr), at the place of its first part, tidied.
+    """One output per stream name (stdout, stderr), at the place of its first part, tidied;
+    progress bars are dropped from stderr, and a stream left empty is dropped.
 
     This is how nbval sees a cell's streams, so the stored outputs compare cleanly.
     """
@@ -73,7 +85,9 @@ def merge_streams(outputs: list) -> list:
             merged.append(out)
     for out in first.values():
         out.text = tidy_stream(out.text)
-    return merged
+        if out.name == "stderr":
+            out.text = without_progress_bars(out.text)
+    return [out for out in merged if out.output_type != "stream" or out.text]
 
 
 def kernel_peak_gb(pid: int | None) -> float:
