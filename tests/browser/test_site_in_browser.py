@@ -168,3 +168,18 @@ def test_marks_are_drawn_as_callouts(server, browser):
     first = browser.find_element("css selector", "blockquote.book-mark")
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'});", first)
     assert browser.save_screenshot(str(SHOTS / "marks-desktop.png"))
+
+
+def test_code_column_fits_the_line_length(server, browser):
+    # STYLE.md: code fits the column. In a 1280-pixel window a code cell shows at least as many
+    # characters as ruff's line length (pyproject.toml), so no chapter's code scrolls sideways there.
+    limit = int(re.search(r"^line-length\s*=\s*(\d+)", (ROOT / "pyproject.toml").read_text(), re.M).group(1))
+    browser.set_window_size(1280, 900)
+    _open(browser, urljoin(server, "notebooks/08_lenet.html"))
+    fits = browser.execute_script(
+        "const pre = document.querySelector('div.cell_input div.highlight pre'), cs = getComputedStyle(pre);"
+        "const probe = document.createElement('span'); probe.textContent = 'x'.repeat(100);"
+        "probe.style.font = cs.font; probe.style.whiteSpace = 'pre'; probe.style.visibility = 'hidden';"
+        "pre.appendChild(probe); const width = probe.getBoundingClientRect().width / 100; probe.remove();"
+        "return Math.floor((pre.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight)) / width);")
+    assert fits >= limit, f"a code cell shows {fits} characters at 1280 px, the line length is {limit}"
