@@ -5,7 +5,7 @@ One module per concern, each short enough to read in a sitting:
 * ``helpers.device``  — pick CUDA/MPS/CPU, move things, seed everything
 * ``helpers.data``    — Fashion-MNIST, MNIST, CIFAR-10 as tensors; mini-batches
 * ``helpers.ops``     — from-scratch cross-correlation, pooling, shape formula
-* ``helpers.models``  — LeNet-5, AlexNet, VGG, Inception, ResNet-18, init, layer summary,
+* ``helpers.models``  — LeNet-5, AlexNet, VGG, Inception, ResNet-18, ResNeXt, init, layer summary,
   parameter and multiply-add counts
 * ``helpers.train``   — the one training loop, ``evaluate``
 * ``helpers.plot``    — images, kernels, feature maps, curves, the sliding window,
@@ -36,6 +36,7 @@ from .data import (
 from .device import device_name, get_device, seed_everything, to_device
 from .models import (
     Inception,
+    ResNeXtBlock,
     Residual,
     alexnet,
     count_macs,

@@ -1,4 +1,4 @@
-"""The textbook's networks (LeNet-5, VGG, ResNet-18), built with explicit sizes.
+"""The textbook's networks (LeNet-5, VGG, ResNet-18, the ResNeXt block), built with explicit sizes.
 
 Each constructor returns a plain ``nn.Sequential`` whose top-level children are
 the rows of the textbook's ``layer_summary`` table, so ``layer_summary(model,
@@ -25,6 +25,7 @@ __all__ = [
     "Residual",
     "resnet_block",
     "resnet18",
+    "ResNeXtBlock",
     "init_xavier",
     "layer_summary",
     "count_parameters",
@@ -189,6 +190,57 @@ def resnet18(in_channels: int = 1, num_classes: int = 10) -> nn.Sequential:
         channels = out_channels
     stages["last"] = nn.Sequential(nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(channels, num_classes))
     return nn.Sequential(stages)
+
+
+class ResNeXtBlock(nn.Module):
+    """The ResNeXt block (D2L 8.6.5): C_in×H×W → C_out×(H/stride)×(W/stride).
+
+    A bottleneck residual block whose 3×3 convolution is grouped: a 1×1 convolution to
+    ``b = round(bot_mul · out_channels)`` channels, a 3×3 convolution (with the stride)
+    split into ``groups`` independent groups of b/groups channels each, a 1×1 convolution
+    to ``out_channels``; batch norm after each, ReLU after the first two. The shortcut, the
+    input itself or (``use_1x1conv``) a 1×1 convolution with the stride and a batch norm,
+    is added before the last ReLU. ``groups=1`` is ResNet's bottleneck block.
+
+    ``groups`` is the number of groups, as in the textbook's prose and in ``nn.Conv2d``.
+    (The textbook's code passes ``bot_channels // groups`` to ``nn.Conv2d``, so there its
+    ``groups`` argument is the width of each group: its ``ResNeXtBlock(32, 16, 1)`` has
+    2 groups of 16 channels, which is ``ResNeXtBlock(32, 32, groups=2, bot_mul=1)`` here.)
+    """
+
+    def __init__(
+        self, in_channels: int, out_channels: int, groups: int, bot_mul: float,
+        use_1x1conv: bool = False, stride: int = 1,
+    ):
+        super().__init__()
+        _positive(in_channels=in_channels, out_channels=out_channels, groups=groups, stride=stride)
+        if isinstance(bot_mul, bool) or not isinstance(bot_mul, (int, float)) or not bot_mul > 0:
+            raise ValueError(f"bot_mul must be a positive number, got {bot_mul!r}")
+        bot_channels = int(round(out_channels * bot_mul))
+        if bot_channels < 1 or bot_channels % groups:
+            raise ValueError(f"the bottleneck's {bot_channels} channels (round(out_channels · bot_mul)) "
+                             f"must be a positive multiple of groups = {groups}")
+        if not use_1x1conv and (in_channels != out_channels or stride != 1):
+            raise ValueError("a shortcut without a 1×1 conv needs in_channels == out_channels and stride 1")
+        self.bot_channels = bot_channels
+        self.conv1 = nn.Conv2d(in_channels, bot_channels, kernel_size=1)
+        self.conv2 = nn.Conv2d(bot_channels, bot_channels, kernel_size=3, padding=1, stride=stride, groups=groups)
+        self.conv3 = nn.Conv2d(bot_channels, out_channels, kernel_size=1)
+        self.bn1 = nn.BatchNorm2d(bot_channels)
+        self.bn2 = nn.BatchNorm2d(bot_channels)
+        self.bn3 = nn.BatchNorm2d(out_channels)
+        if use_1x1conv:
+            self.conv4 = nn.Conv2d(in_channels, out_channels, kernel_size=1, stride=stride)
+            self.bn4 = nn.BatchNorm2d(out_channels)
+        else:
+            self.conv4 = self.bn4 = None
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        Y = torch.relu(self.bn1(self.conv1(X)))
+        Y = torch.relu(self.bn2(self.conv2(Y)))
+        Y = self.bn3(self.conv3(Y))
+        shortcut = self.bn4(self.conv4(X)) if self.conv4 is not None else X
+        return torch.relu(Y + shortcut)
 
 
 class Inception(nn.Module):

@@ -381,3 +381,101 @@ def test_resnet_stage_names_and_first_block():
     assert list(hp.resnet18()._modules) == ["b1", "b2", "b3", "b4", "b5", "last"]
     with pytest.raises(ValueError, match="^a shortcut without a 1×1 conv needs in_channels == out_channels and stride 1$"):
         hp.resnet_block(32, 64, 2, first_block=True)  # the first stage keeps the channels
+
+
+# --- ResNeXt (D2L 8.6.5) ---
+
+
+def test_resnext_block_keeps_the_textbooks_shape_and_halves_with_a_stride():
+    """The textbook's example, ResNeXtBlock(32, 16, 1) on 4×32×96×96: 32 channels, 2 groups of 16."""
+    torch.manual_seed(0)
+    block = hp.ResNeXtBlock(32, 32, groups=2, bot_mul=1)
+    assert block(torch.randn(4, 32, 96, 96)).shape == (4, 32, 96, 96)
+    assert (block.bot_channels, block.conv2.groups, block.conv4, block.bn4) == (32, 2, None, None)
+    down = hp.ResNeXtBlock(32, 64, groups=8, bot_mul=0.5, use_1x1conv=True, stride=2)
+    assert down(torch.randn(2, 32, 9, 9)).shape == (2, 64, 5, 5)
+    assert down.conv2.stride == (2, 2) and down.conv4.stride == (2, 2) and down.conv1.stride == (1, 1)
+    assert [c.kernel_size for c in (down.conv1, down.conv2, down.conv3, down.conv4)] == [(1, 1), (3, 3), (1, 1), (1, 1)]
+
+
+def test_resnext_block_is_its_layers_by_hand():
+    """Eval mode with non-trivial running statistics: the block is ReLU(BN3 conv3 ReLU(BN2 conv2 ReLU(BN1 conv1 X)) + BN4 conv4 X),
+    and the grouped conv2 is two separate 3×3 convolutions, one on each half of the channels."""
+    torch.manual_seed(0)
+    block = hp.ResNeXtBlock(6, 8, groups=2, bot_mul=0.5, use_1x1conv=True).eval()
+    for bn in (block.bn1, block.bn2, block.bn3, block.bn4):
+        bn.running_mean.uniform_(-0.5, 0.5), bn.running_var.uniform_(0.5, 2.0)
+        bn.weight.data.uniform_(0.5, 1.5), bn.bias.data.uniform_(-0.5, 0.5)
+    X = torch.randn(2, 6, 5, 5)
+    F = nn.functional
+    Y = torch.relu(block.bn1(F.conv2d(X, block.conv1.weight, block.conv1.bias)))
+    w, b = block.conv2.weight, block.conv2.bias  # (4, 2, 3, 3): each output channel sees the 2 channels of its group
+    halves = [F.conv2d(Y[:, 2 * j:2 * j + 2], w[2 * j:2 * j + 2], b[2 * j:2 * j + 2], padding=1) for j in range(2)]
+    Y = torch.relu(block.bn2(torch.cat(halves, dim=1)))
+    Y = block.bn3(F.conv2d(Y, block.conv3.weight, block.conv3.bias))
+    shortcut = block.bn4(F.conv2d(X, block.conv4.weight, block.conv4.bias))
+    assert torch.allclose(block(X), torch.relu(Y + shortcut), atol=1e-6)
+    assert not torch.allclose(block(X), torch.relu(Y), atol=1e-3) and not torch.allclose(block(X), torch.relu(shortcut), atol=1e-3)
+    # one group's input does not reach the other group's output
+    Z = torch.randn(1, 4, 5, 5)
+    Z2 = Z.clone()
+    Z2[:, 2:] = torch.randn(1, 2, 5, 5)
+    assert torch.equal(block.conv2(Z)[:, :2], block.conv2(Z2)[:, :2]) and not torch.equal(block.conv2(Z)[:, 2:], block.conv2(Z2)[:, 2:])
+
+
+@pytest.mark.parametrize("mode", [True, False])
+def test_resnext_block_is_relu_of_the_shortcut_when_its_last_batch_norm_is_zero(mode):
+    torch.manual_seed(0)
+    block = hp.ResNeXtBlock(8, 8, groups=4, bot_mul=0.5).train(mode)
+    nn.init.zeros_(block.bn3.weight), nn.init.zeros_(block.bn3.bias)
+    X = torch.randn(2, 8, 6, 6)
+    assert torch.equal(block(X), torch.relu(X))
+
+
+def test_resnext_parameters_and_macs_by_hand():
+    """c_in=c_out=256, 32 groups, b=128 (ResNeXt-50's first stage, 32×4d) on 56×56."""
+    block = hp.ResNeXtBlock(256, 256, groups=32, bot_mul=0.5)
+    c, b, g = 256, 128, 32
+    conv1, conv2, conv3 = c * b + b, b * (b // g) * 9 + b, b * c + c
+    assert [hp.count_parameters(m) for m in (block.conv1, block.conv2, block.conv3)] == [conv1, conv2, conv3] == [32_896, 4_736, 33_024]
+    assert hp.count_parameters(block) == conv1 + conv2 + conv3 + 2 * (b + b + c) == 71_680
+    macs = hp.layer_macs(block, (1, c, 56, 56))
+    assert macs == {"conv1": 56 * 56 * b * c, "conv2": 56 * 56 * b * (b // g) * 9, "conv3": 56 * 56 * c * b}
+    shortcut = hp.ResNeXtBlock(64, 256, groups=1, bot_mul=0.25, use_1x1conv=True)
+    assert hp.count_parameters(shortcut.conv4) + hp.count_parameters(shortcut.bn4) == 64 * 256 + 256 + 2 * 256
+
+
+@pytest.mark.parametrize("groups", [2, 4, 8, 32])
+def test_grouping_divides_the_3x3_stages_weights_and_multiply_adds_by_the_groups(groups):
+    one, grouped = hp.ResNeXtBlock(64, 64, groups=1, bot_mul=1), hp.ResNeXtBlock(64, 64, groups=groups, bot_mul=1)
+    assert one.conv2.weight.numel() == groups * grouped.conv2.weight.numel()
+    m1, mg = hp.layer_macs(one, (1, 64, 14, 14)), hp.layer_macs(grouped, (1, 64, 14, 14))
+    assert m1["conv2"] == groups * mg["conv2"] and (m1["conv1"], m1["conv3"]) == (mg["conv1"], mg["conv3"])
+
+
+def test_resnext_block_with_one_group_is_torchvisions_bottleneck_plus_the_conv_biases():
+    """ResNet-50's first block (64 → 256 channels, bottleneck 64); torchvision's convolutions have no bias."""
+    resnet = pytest.importorskip("torchvision.models.resnet")
+    with torch.device("meta"):
+        ours = hp.ResNeXtBlock(64, 256, groups=1, bot_mul=0.25, use_1x1conv=True)
+        theirs = resnet.Bottleneck(64, 64, downsample=nn.Sequential(nn.Conv2d(64, 256, 1, bias=False), nn.BatchNorm2d(256)))
+    biases = sum(m.out_channels for m in ours.modules() if isinstance(m, nn.Conv2d))
+    assert hp.count_parameters(ours) - hp.count_parameters(theirs) == biases == 64 + 64 + 256 + 256
+    assert hp.count_parameters(theirs) == 75_008
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: hp.ResNeXtBlock(32, 32, groups=3, bot_mul=1), r"^the bottleneck's 32 channels \(round\(out_channels · bot_mul\)\) must be a positive multiple of groups = 3$"),
+    (lambda: hp.ResNeXtBlock(4, 4, groups=1, bot_mul=0.1), r"^the bottleneck's 0 channels"),
+    (lambda: hp.ResNeXtBlock(4, 4, groups=1, bot_mul=0), r"^bot_mul must be a positive number, got 0$"),
+    (lambda: hp.ResNeXtBlock(4, 4, groups=1, bot_mul="1"), r"^bot_mul must be a positive number, got '1'$"),
+    (lambda: hp.ResNeXtBlock(4, 4, groups=1, bot_mul=True), r"^bot_mul must be a positive number, got True$"),
+    (lambda: hp.ResNeXtBlock(4, 8, groups=1, bot_mul=1), r"^a shortcut without a 1×1 conv needs in_channels == out_channels and stride 1$"),
+    (lambda: hp.ResNeXtBlock(4, 4, groups=1, bot_mul=1, stride=2), r"^a shortcut without a 1×1 conv needs"),
+    (lambda: hp.ResNeXtBlock(4, 4, groups=0, bot_mul=1), r"^groups must be a positive int, got 0$"),
+    (lambda: hp.ResNeXtBlock(0, 4, groups=1, bot_mul=1), r"^in_channels must be a positive int, got 0$"),
+    (lambda: hp.ResNeXtBlock(4, 4, groups=1, bot_mul=1, use_1x1conv=True, stride=0), r"^stride must be a positive int, got 0$"),
+])  # fmt: skip
+def test_bad_resnext_arguments(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
