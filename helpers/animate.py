@@ -54,7 +54,7 @@ __all__ = ["Frame", "WindowAnimation", "animate_conv2d", "animate_pool2d", "anim
 MAX_FRAMES = 64  # output values, one frame each: beyond this a reader stops following
 MAX_SIDE = 12    # cells per side of the (padded) input that stay readable on a phone
 MAX_CHANNELS = 4
-MAX_WIDTH = 560  # px: the output goes under the other panels rather than make a frame wider
+MAX_WIDTH = 450  # px: wider, a frame would have to shrink below 72% on a phone (about 330 px of column)
 
 # The book's palette (GitHub Primer, as the marks in _static/book.css): light tints behind
 # near-black text (contrast at least 13:1 on every tint), grey for the zeros that padding
@@ -226,10 +226,10 @@ class WindowAnimation:
         cw, ch = max(26, 8 * longest + 8), 24                 # cell width and height
         gap, title_h, top, margin, skip = 30, 18, 28, 8, 14
         shape = {"input": (hp_, wp), "output": (ho, wo), "kernel": (kh, kw), "terms": (kh, kw)}
-        if margin + wp * cw > MAX_WIDTH:
-            raise ValueError(f"too large to animate readably: {wp} columns of numbers such as "
-                             f"{max((_fmt(float(v), formats['input']) for v in self.source.flatten()), key=len)} "
-                             f"need {wp * cw} px, more than {MAX_WIDTH}; animate fewer columns or pass decimals=2")
+        if 2 * margin + wp * cw > MAX_WIDTH:
+            example = max((_fmt(float(v), formats["input"]) for v in self.source.flatten()), key=len)
+            raise ValueError(f"too large to animate readably: {wp} columns of numbers such as {example} need "
+                             f"{2 * margin + wp * cw} px, more than {MAX_WIDTH}; animate fewer columns or pass decimals=2")
         panels = []
 
         def width(name: str, c: int) -> float:     # a panel's width, its title included
@@ -454,7 +454,7 @@ def _player(anim: WindowAnimation) -> str:
     The first frame is the <img>'s own source, so it shows without JavaScript, in print and
     where a notebook viewer strips scripts; the others are in the script. The image's alt
     text is the current step in words; the caption, the one-line description of the whole.
-    A frame shrinks to fit a narrow column down to 3/4 of its size, then scrolls sideways.
+    A frame shrinks to fit a narrow column down to 72% of its size, then scrolls sideways.
     """
     pngs = anim.frame_pngs()
     frames = ["data:image/png;base64," + base64.b64encode(p).decode("ascii") for p in pngs]
@@ -464,7 +464,7 @@ def _player(anim: WindowAnimation) -> str:
     n = len(frames)
     return f"""<figure id="{uid}" class="cnn-anim" style="margin:0.5em 0;max-width:{width + 2}px;overflow-x:auto">
 <img src="{frames[0]}" alt="{html.escape(steps[0], quote=True)}" width="{width}" height="{height}"
- style="display:block;width:100%;max-width:{width}px;min-width:{round(0.75 * width)}px;height:auto;border:1px solid #d0d7de">
+ style="display:block;width:100%;max-width:{width}px;min-width:{round(0.72 * width)}px;height:auto;border:1px solid #d0d7de">
 <div class="cnn-anim-controls" style="display:flex;flex-wrap:wrap;align-items:center;gap:4px;margin-top:4px">
 <button type="button" data-step="first" title="First step" aria-label="First step">«</button>
 <button type="button" data-step="prev" title="Previous step" aria-label="Previous step">‹</button>

@@ -45,8 +45,8 @@ CONV_CASES = [  # (input shape, kernel shape, padding, stride, dilation, bias)
 @pytest.mark.parametrize("x_shape, k_shape, padding, stride, dilation, bias", CONV_CASES)
 def test_conv_frames_write_what_conv2d_computes(x_shape, k_shape, padding, stride, dilation, bias):
     torch.manual_seed(0)
-    X, K = torch.randn(x_shape), torch.randn(k_shape)
-    anim = hp.animate_conv2d(X, K, bias, padding=padding, stride=stride, dilation=dilation)
+    X, K = torch.rand(x_shape), torch.rand(k_shape) - 0.5     # short numbers: the frames stay narrow
+    anim = hp.animate_conv2d(X, K, bias, padding=padding, stride=stride, dilation=dilation, decimals=2)
     X4 = X.reshape(1, -1, *X.shape[-2:])
     K4 = K.reshape(-1, X4.shape[1], *K.shape[-2:])
     b = None if bias is None else torch.tensor(bias, dtype=torch.float32).reshape(-1).expand(K4.shape[0])
@@ -77,8 +77,8 @@ def test_conv_on_integers_is_exact_and_matches_the_from_scratch_op():
 ])
 def test_pool_frames_write_what_pooling_computes(mode, pool, stride, padding):
     torch.manual_seed(0)
-    X = torch.randn(2, 4, 5)
-    anim = hp.animate_pool2d(X, pool, mode, padding=padding, stride=stride)
+    X = torch.rand(2, 4, 5) - 0.5
+    anim = hp.animate_pool2d(X, pool, mode, padding=padding, stride=stride, decimals=2)
     reference = F.max_pool2d if mode == "max" else F.avg_pool2d
     Y = reference(X[None], pool, stride=stride, padding=padding)[0]
     assert len(anim) == Y.numel()
@@ -106,8 +106,8 @@ def test_max_pool_pads_with_minus_infinity_so_the_padding_never_wins():
 ])
 def test_transposed_frames_write_what_conv_transpose2d_computes(x_shape, k_shape, stride, padding, bias):
     torch.manual_seed(0)
-    X, K = torch.randn(x_shape), torch.randn(k_shape)          # a kernel that is not symmetric: the flip shows
-    anim = hp.animate_conv_transpose2d(X, K, bias, stride=stride, padding=padding)
+    X, K = torch.rand(x_shape), torch.rand(k_shape) - 0.5       # a kernel that is not symmetric: the flip shows
+    anim = hp.animate_conv_transpose2d(X, K, bias, stride=stride, padding=padding, decimals=2)
     b = None if bias is None else torch.tensor([bias])
     Y = F.conv_transpose2d(X.reshape(1, 1, *X.shape[-2:]), K.reshape(1, 1, *K.shape[-2:]), b,
                            stride=stride, padding=padding)[0]
@@ -134,7 +134,7 @@ def test_the_tent_kernel_interpolates():
     (lambda: hp.animate_conv2d(torch.rand(13, 3), torch.rand(13, 2)), r"^too large to animate readably: the padded input is 13×3"),
     (lambda: hp.animate_conv2d(torch.rand(5, 3, 3), torch.rand(5, 2, 2)), r"^too large to animate readably: 5 channels"),
     (lambda: hp.animate_conv2d(torch.rand(3, 3), torch.rand(5, 1, 2, 2)), r"^too large to animate readably: 5 output channels"),
-    (lambda: hp.animate_conv2d(torch.randn(2, 9), torch.randn(2, 8)), r"^too large to animate readably: 9 columns of numbers"),
+    (lambda: hp.animate_conv2d(torch.randn(2, 9), torch.randn(2, 8)), r"^too large to animate readably: 9 columns of numbers such as −\d\.\d{4} need 592 px, more than 450;"),
     (lambda: hp.animate_pool2d(torch.rand(2, 9, 9), 2, stride=1), r"^too large to animate readably: 128 output values"),
     (lambda: hp.animate_conv_transpose2d(torch.rand(6, 2), torch.rand(2, 2)), r"^too large to animate readably: the zero-filled input is 13×5"),
 ])
