@@ -161,8 +161,8 @@ class WindowAnimation:
         return _fmt(v, _decimals(torch.tensor([v]), self.decimals))
 
     def caption(self, k: int) -> str:
-        """Frame k in words, e.g. ``'Step 2 of 4: output (0, 1) = 25, the sum of the 4 products.'``
-        (the player adds it to the image's text alternative as the frames advance)."""
+        """Frame k in words, e.g. ``'Step 2 of 4: output (0, 1) = 25, the sum of the 4 products of
+        window and kernel.'``: the player's text alternative for the image while frame k shows."""
         f, n = self.frames[k], len(self.frames)
         c, i, j = f.out
         where = f"channel {c}, cell ({i}, {j})" if self.output.shape[0] > 1 else f"({i}, {j})"
@@ -195,14 +195,12 @@ class WindowAnimation:
 
     # ------------------------------------------------------------------ layout
 
-    def _formats(self) -> dict[str, int]:
-        """Decimals per panel kind: the fewest (up to ``decimals``) that show every value
-        of that kind exactly as rounded, so a column of numbers lines up (0.2400, not 0.24)."""
-        kinds = {"input": self.source, "output": self.output,
-                 "terms": torch.stack([f.terms for f in self.frames])}
+    def _numbers(self) -> dict[str, torch.Tensor]:
+        """Every number each kind of panel shows."""
+        kinds = {"input": self.source, "output": self.output, "terms": torch.stack([f.terms for f in self.frames])}
         if self.kernel is not None:
             kinds["kernel"] = self.kernel
-        return {name: _decimals(t, self.decimals) for name, t in kinds.items()}
+        return kinds
 
     def _label(self, name: str, value: float) -> str:
         return _fmt(value, self._layout["formats"][name])
@@ -215,14 +213,14 @@ class WindowAnimation:
         right of the input when one line would be wider than ``MAX_WIDTH``; the outputs go
         beside the lines if they fit, else under them. Refuses an input wider than a frame.
         """
-        formats = self._formats()
+        numbers = self._numbers()
+        # decimals per kind of panel: the fewest (up to ``decimals``) that write every value as it
+        # rounds, so that a column of numbers lines up (0.2400, not 0.24)
+        formats = {name: _decimals(t, self.decimals) for name, t in numbers.items()}
         ci, hp_, wp = self.source.shape
         (kh, kw), (co, ho, wo) = self.window, self.output.shape
         pool = self.kind in ("max", "avg")
-        kinds = {"input": self.source, "output": self.output, "terms": torch.stack([f.terms for f in self.frames])}
-        if self.kernel is not None:
-            kinds["kernel"] = self.kernel
-        longest = max(len(_fmt(float(v), formats[name])) for name, t in kinds.items() for v in t.flatten())
+        longest = max(len(_fmt(float(v), formats[name])) for name, t in numbers.items() for v in t.flatten())
         cw, ch = max(26, 8 * longest + 8), 24                 # cell width and height
         gap, title_h, top, margin, skip = 30, 18, 28, 8, 14
         shape = {"input": (hp_, wp), "output": (ho, wo), "kernel": (kh, kw), "terms": (kh, kw)}
@@ -273,8 +271,10 @@ class WindowAnimation:
                 right, bottom = max(right, x), max(bottom, b + skip)
                 x0, y0 = (x0, b + skip) if down else (x + gap, y0)
         origin = {(name, c): (x, y) for name, c, _, _, x, y in panels}
+        lines = [self._footer(f) for f in self.frames] + [self._header(k) for k in range(len(self.frames))]
+        text_width = 2 * margin + 7.5 * max(len(line) for line in lines)   # header and footer, 9 pt
         return {"panels": panels, "origin": origin, "cw": cw, "ch": ch, "formats": formats,
-                "width": int(max(right + margin, 280)), "height": int(bottom + 16)}
+                "width": int(max(right + margin, text_width, 280)), "height": int(bottom + 16)}
 
     # ------------------------------------------------------------------ drawing
     #
@@ -556,6 +556,10 @@ def _size_words(t: tuple[int, ...]) -> str:
     return "×".join(str(v) for v in t)
 
 
+def _each(n: int) -> str:
+    return "its only step" if n == 1 else f"each of its {n} steps"
+
+
 # ---------------------------------------------------------------------- the three animations
 
 
@@ -639,11 +643,13 @@ def animate_conv2d(
         if dh > 1 or dw > 1:
             settings.append(f"dilation {dilation}")
         chans = f"{X.shape[0]}-channel " if X.shape[0] > 1 else ""
-        out_words = f"{K.shape[0]} output channels of " if K.shape[0] > 1 else ""
+        size = _size_words(tuple(output.shape[1:]))
+        target = f"the {size} output" if K.shape[0] == 1 else f"one of {K.shape[0]} output channels ({size} each)"
+        steps = ("multiplies one window by the kernel, sums the products" if X.shape[0] == 1 else
+                 "multiplies the window of each channel by that channel's kernel slice, sums all the products")
+        steps += ", adds the bias" if b is not None else ""
         alt = (f"Animation: a {kh}×{kw} kernel slides over a {chans}{_size_words(tuple(X.shape[1:]))} input "
-               f"({', '.join(settings)}); each of its {len(frames)} steps multiplies one window by the kernel, "
-               f"sums the products{' and adds the bias' if b is not None else ''} and writes the result into "
-               f"the {out_words}{_size_words(tuple(output.shape[1:]))} output.")
+               f"({', '.join(settings)}); {_each(len(frames))} {steps} and writes the result into {target}.")
     titles = {"input": "input" + (f" (padding {padding})" if ph or pw else ""), "kernel": "kernel"}
     return WindowAnimation("conv", source, cells, K, b, (kh, kw), (sh, sw), (dh, dw), frames, output, alt,
                            titles, fps, decimals)
@@ -687,11 +693,12 @@ def animate_pool2d(
     frames, output = _slide(source, None, None, mode, (kh, kw), (sh, sw), (1, 1))
     if alt is None:
         what = "largest value" if mode == "max" else "mean"
-        chans = f" on each of {X.shape[0]} channels" if X.shape[0] > 1 else ""
-        pad = f"padding {padding} ({'−∞' if mode == 'max' else 'zeros'}), " if ph or pw else ""
-        alt = (f"Animation: a {kh}×{kw} {mode} pooling window ({pad}stride {stride}) slides over a "
-               f"{_size_words(tuple(X.shape[1:]))} input{chans}; each of its {len(frames)} steps writes the "
-               f"window's {what} into the {_size_words(tuple(output.shape[1:]))} output.")
+        chans = f", one channel at a time ({X.shape[0]} channels)" if X.shape[0] > 1 else ""
+        pad = f"padding {padding} of {'−∞' if mode == 'max' else 'zeros'}, " if ph or pw else ""
+        target = "that channel's" if X.shape[0] > 1 else "the"
+        alt = (f"Animation: a {kh}×{kw} {'maximum' if mode == 'max' else 'average'} pooling window ({pad}stride "
+               f"{stride}) slides over a {_size_words(tuple(X.shape[1:]))} input{chans}; {_each(len(frames))} writes "
+               f"the window's {what} into {target} {_size_words(tuple(output.shape[1:]))} output.")
     titles = {"input": "input" + (f" (padding {padding})" if ph or pw else "")}
     return WindowAnimation(mode, source, cells, None, None, (kh, kw), (sh, sw), (1, 1), frames, output, alt,
                            titles, fps, decimals)
@@ -744,10 +751,14 @@ def animate_conv_transpose2d(
     b = _bias(bias, 1, dtype)
     frames, output = _slide(source, flipped, b, "conv", (kh, kw), (1, 1), (1, 1))
     if alt is None:
-        alt = (f"Animation: a transposed convolution with stride {stride} (a stride of ½): the "
-               f"{h}×{w} input gets zeros between its pixels and {qh if qh == qw else (qh, qw)} around them, "
-               f"and the flipped {kh}×{kw} kernel slides over it; each of the {len(frames)} steps writes one "
-               f"value of the {_size_words(tuple(output.shape[1:]))} output.")
+        inverse = {2: "½", 3: "⅓", 4: "¼"}.get(sh, f"1/{sh}") if sh == sw else f"(1/{sh}, 1/{sw})"
+        plural = lambda n, word: f"{n} {word}" + ("s" if n != 1 else "")
+        around = (f"{plural(qh, 'row')} and column" + ("s" if qh != 1 else "") if qh == qw
+                  else f"{plural(qh, 'row')} and {plural(qw, 'column')}")
+        alt = (f"Animation: a transposed convolution with stride {stride} (a stride of {inverse}): the "
+               f"{h}×{w} input gets zeros between its pixels and {around} of zeros around them, and the "
+               f"flipped {kh}×{kw} kernel slides over it; {_each(len(frames))} writes one value of the "
+               f"{_size_words(tuple(output.shape[1:]))} output.")
     titles = {"input": f"input, zeros between (stride {stride}) and around", "kernel": "kernel, flipped"}
     return WindowAnimation("conv", source, cells, flipped, b, (kh, kw), (1, 1), (1, 1), frames, output, alt,
                            titles, fps, decimals)
