@@ -10,6 +10,8 @@ One module per concern, each short enough to read in a sitting:
 * ``helpers.train``   — the one training loop, ``evaluate``
 * ``helpers.plot``    — images, kernels, feature maps, curves, the sliding window,
   confusion matrices, misclassified images
+* ``helpers.animate`` — the sliding window animated: convolution, pooling and transposed
+  convolution computed step by step on your own tensors, in a player for notebook and website
 * ``helpers.metrics`` — predictions for a whole set, confusion matrix, per-class accuracy
 * ``helpers.tables``  — tables rendered as tables (Markdown), not fixed-width prints
 * ``helpers.runmode`` — CPU runs for the book, the textbook's recipe on a GPU, quick runs for CI
@@ -49,6 +51,12 @@ from .models import (
     resnet_block,
     vgg,
     vgg_block,
+)
+from .animate import (
+    WindowAnimation,
+    animate_conv2d,
+    animate_conv_transpose2d,
+    animate_pool2d,
 )
 from .ops import (
     apply_conv2d,

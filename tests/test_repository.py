@@ -208,3 +208,9 @@ def test_every_expected_error_names_its_message():
     unnamed = {path.name: lines for path in sorted((ROOT / "tests").rglob("*.py"))
                if (lines := _raises_without_match(path.read_text()))}
     assert unnamed == {}
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebooks_stay_under_2_mb(nb):
+    """Stored outputs (figures, animations) make a notebook heavy to clone, diff and open in Colab."""
+    assert nb.stat().st_size < 2_000_000, f"{nb.name}: {nb.stat().st_size:,} bytes; shrink its figures or animations"

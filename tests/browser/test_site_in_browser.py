@@ -8,6 +8,11 @@ request it could not answer): no console errors, no missing assets, math typeset
 chapter, and every internal link (file and ``#anchor``) resolving. Screenshots of the home page
 and one chapter at desktop and phone widths go to ``_build/screenshots``.
 
+Pages with animations (``hp.animate_*``, issue 23): every player is there, stepping and playing
+change the frame, and the page's weight (its HTML, frames included, plus the images it loads)
+and each animation's size stay within a budget; the weights are printed and written to
+``_build/screenshots/page-weights.json``, and one animation is photographed at both widths.
+
 Needs Debian's ``chromium`` and ``chromium-driver`` (no browser is downloaded) and a site
 built with ``BOOK_MATHJAX`` (``make site-test`` does both builds; CI installs the packages).
 """
@@ -15,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import http.server
+import json
 import os
 import re
 import shutil
@@ -31,6 +37,9 @@ SHOTS = ROOT / "_build" / "screenshots"
 CHROMIUM = os.environ.get("BOOK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = os.environ.get("BOOK_CHROMEDRIVER") or shutil.which("chromedriver") or "/usr/bin/chromedriver"
 PAGES = sorted(p.relative_to(SITE).as_posix() for p in SITE.rglob("*.html") if "_static" not in p.parts) if SITE.is_dir() else []
+ANIMATED = [p for p in PAGES if 'class="cnn-anim"' in (SITE / p).read_text(encoding="utf-8")]
+ANIMATION_BUDGET = 1_000_000  # bytes per animation (helpers.animate.MAX_BYTES): its frames, player and caption
+PAGE_BUDGET = 1_000_000       # bytes per page with animations: the HTML, frames included, and its images
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
 if not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()):
@@ -183,3 +192,77 @@ def test_code_column_fits_the_line_length(server, browser):
         "pre.appendChild(probe); const width = probe.getBoundingClientRect().width / 100; probe.remove();"
         "return Math.floor((pre.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight)) / width);")
     assert fits >= limit, f"a code cell shows {fits} characters at 1280 px, the line length is {limit}"
+
+
+def test_every_mechanics_chapter_has_an_animation():
+    chapters = {"02_core_layers", "04_convolutions_for_images", "05_padding_and_stride", "06_channels", "07_pooling"}
+    assert chapters <= {Path(p).stem for p in ANIMATED}, ANIMATED
+
+
+def _weight(browser, server: str, page: str) -> int:
+    """Bytes of a page's HTML plus the local images it loaded (frames are inside the HTML)."""
+    sources = browser.execute_script("return Array.from(document.images).map(i => i.currentSrc || i.src);")
+    files = {SITE / unquote(urlsplit(src).path[1:]) for src in sources if src.startswith(server)}
+    return (SITE / page).stat().st_size + sum(f.stat().st_size for f in files if f.is_file())
+
+
+@pytest.mark.parametrize("page", ANIMATED)
+def test_animations_play_and_pages_stay_light(page, server, browser):
+    _Handler.failures.clear()
+    browser.get_log("browser")
+    _open(browser, urljoin(server, page))
+    click = lambda element: browser.execute_script("arguments[0].click();", element)
+    players = browser.find_elements("css selector", "figure.cnn-anim")
+    assert players, f"{page}: no animation player"
+    for player in players:
+        img, count = player.find_element("css selector", "img"), player.find_element("css selector", ".cnn-anim-count")
+        button = lambda step: player.find_element("css selector", f"[data-step={step}]")
+        n = int(count.text.split("/")[1])
+        first = img.get_attribute("src")
+        assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth > 0;", img)
+        assert count.text == f"1 / {n}" and player.find_element("css selector", "figcaption").text.startswith("Animation:")
+        click(button("next"))
+        assert img.get_attribute("src") != first and count.text == f"2 / {n}", f"{page}: stepping did not change the frame"
+        assert img.get_attribute("alt").startswith(f"Step 2 of {n}: output")
+        click(button("last"))
+        assert count.text == f"{n} / {n}"
+        click(button("first"))
+        assert img.get_attribute("src") == first and count.text == f"1 / {n}"
+        click(button("play"))
+        browser.execute_script("return new Promise(r => setTimeout(r, 900));")   # one step at 1.5 frames per second
+        click(button("play"))                                                    # pause
+        assert count.text != f"1 / {n}" and button("play").get_attribute("aria-label") == "Play", f"{page}: Play did not advance"
+    errors = [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    assert not errors, f"{page}: console errors {errors}"
+    assert not _Handler.failures, f"{page}: requests the server could not answer {_Handler.failures}"
+
+    html = (SITE / page).read_text(encoding="utf-8")
+    sizes = [len(block.encode()) for block in re.findall(r'<figure id="cnnanim-.*?</script>', html, re.DOTALL)]
+    weight = _weight(browser, server, page)
+    print(f"{page}: {weight:,} bytes (HTML and images); animations {', '.join(f'{b:,}' for b in sizes)} bytes")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    record = SHOTS / "page-weights.json"
+    weights = json.loads(record.read_text()) if record.exists() else {}
+    weights[page] = {"page_bytes": weight, "animation_bytes": sizes}
+    record.write_text(json.dumps(weights, indent=1, sort_keys=True))
+    assert len(sizes) == len(players) and max(sizes) <= ANIMATION_BUDGET, f"{page}: an animation over budget {sizes}"
+    assert weight <= PAGE_BUDGET, f"{page}: {weight:,} bytes, over the budget of {PAGE_BUDGET:,}"
+
+
+@pytest.mark.parametrize("width, height, label", [(1280, 900, "desktop"), (390, 844, "phone")])
+def test_animation_screenshots(width, height, label, server, browser):
+    """The widest animation of the book (chapter 05's stride ½), stepped once, at both widths."""
+    browser.set_window_size(width, height)
+    try:
+        _open(browser, urljoin(server, "notebooks/05_padding_and_stride.html"))
+        player = browser.find_elements("css selector", "figure.cnn-anim")[-1]
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});"
+                               "arguments[0].querySelector('[data-step=next]').click();", player)
+        fits = browser.execute_script("const r = arguments[0].getBoundingClientRect();"
+                                      "return r.left >= 0 && r.right <= document.documentElement.clientWidth;", player)
+        assert fits, f"{label}: the player sticks out of the page"
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        path = SHOTS / f"animation-{label}.png"
+        assert browser.save_screenshot(str(path)) and path.stat().st_size > 10_000, path
+    finally:
+        browser.set_window_size(1280, 900)
