@@ -1,7 +1,7 @@
 """Do the GPU recipes learn? Their first training steps, at their real resolution, on the CPU.
 
     python benchmarks/gpu_recipes_learn.py --json benchmarks/results/gpu-recipes-cpu.json
-    python benchmarks/gpu_recipes_learn.py --recipe resnet18@96 --max-steps 60
+    python benchmarks/gpu_recipes_learn.py --recipe resnet18@96 --max-steps 60 --json ...  # replaces that row only
 
 On a GPU, chapters 09 and 10 train the textbook's recipes (narrow VGG-11 at 224×224 and
 ResNet-18 at 96×96, SGD with learning rate 0.01, Xavier initialisation, batches of 128), which
@@ -18,6 +18,7 @@ time is recorded (this is evidence of learning, not a speed benchmark). Set BOOK
 from __future__ import annotations
 
 import argparse
+import json
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ import torch
 from torch import nn
 
 import helpers as hp
-from results_file import write_results  # benchmarks/ is the script's folder, first on sys.path
+from results_file import machine_facts, write_results  # benchmarks/ is the script's folder, first on sys.path
 
 WINDOW = 20  # steps averaged
 MARGIN = 0.3  # nats below chance that count as "learning"
@@ -105,11 +106,16 @@ def main() -> None:
     X, y = hp.load_data("fashion_mnist", "train", dtype=torch.uint8)
     print(f"CPU, torch {torch.__version__}, {torch.get_num_threads()} threads; chance level ln 10 = {CHANCE:.3f}; "
           f"'learning' = mean loss of {WINDOW} steps below {CHANCE - MARGIN:.3f}")
-    rows = []
+    # Rows of recipes not run this time are kept from the file; each row carries its own evidence.
+    kept = json.loads(args.json.read_text())["results"] if args.json and args.json.exists() else []
+    rows = [r for r in kept if r["recipe"] not in names]
     for name in names:
         recipe = RECIPES[name]
         row = run(name, recipe, args.max_steps or recipe.max_steps, X, y)
+        facts = machine_facts()
+        row.update({k: facts[k] for k in ("date", "commit", "threads")})
         rows.append(row)
+        rows.sort(key=lambda r: list(RECIPES).index(r["recipe"]))
         verdict = (f"learning from step {row['first_learning_step']}" if row["first_learning_step"]
                    else f"not below {CHANCE - MARGIN:.3f} within {row['steps']} steps")
         print(f"{name:<18} {row['steps']:>4} steps, first {WINDOW} steps "
