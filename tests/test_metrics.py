@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 import pytest
 import torch
 from torch import nn
@@ -103,5 +105,52 @@ def test_predict_rejects_bad_input():
         hp.predict(model, torch.zeros(0, 2))
     with pytest.raises(ValueError, match="batch_size"):
         hp.predict(model, torch.zeros(3, 2), batch_size=0)
-    with pytest.raises(ValueError, match="N×C logits"):
+    with pytest.raises(ValueError, match=r"^model: must return N×C class scores \(one row per example\), got shape \(6,\) for 3 examples$"):
         hp.predict(nn.Flatten(0), torch.zeros(3, 2))
+
+
+# --------------------------------------------------------------------------- a learner's mistakes (issue 19)
+
+
+def test_predict_refuses_a_model_with_one_output():
+    """Every arg-max of one score is class 0: predictions that say nothing."""
+    with pytest.raises(ValueError, match=r"^model: returns 1 score per example, but the predicted class is the arg-max over C ≥ 2 class "
+                                         r"scores: give it one output per class, e\.g\. nn\.Linear\(\.\.\., 2\) for two classes$"):
+        hp.predict(nn.Sequential(nn.Flatten(), nn.Linear(4, 1)), torch.rand(5, 1, 2, 2))
+
+
+def test_predict_refuses_nan_weights_and_nan_pixels():
+    net = nn.Sequential(nn.Flatten(), nn.Linear(4, 3))
+    X = torch.rand(5, 1, 2, 2)
+    bad = X.clone()
+    bad[2, 0, 1, 1] = float("nan")
+    with pytest.raises(ValueError, match=r"^X holds NaN or infinite values in 1 example\(s\), the first at index 2; drop or repair them"):
+        hp.predict(net, bad)
+    with torch.no_grad():
+        net[1].weight[1, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"^model: its class scores are NaN or infinite for 5 of 5 examples, so they predict nothing; its "
+                                         r"weights are probably NaN \(a training run that diverged\): retrain it with a smaller learning rate$"):
+        hp.predict(net, X, batch_size=2)
+
+
+def test_predict_checks_the_model_and_its_images():
+    with pytest.raises(ValueError, match=r"^model must be a network \(an nn\.Module\), got the function lenet5; call it to build one"):
+        hp.predict(hp.lenet5, torch.rand(2, 1, 28, 28))
+    with pytest.raises(ValueError, match=r"^model: its first convolution takes 1-channel images N×1×H×W, got shape \(2, 28, 28\); grey "
+                                         r"images without a channel axis\? X\.unsqueeze\(1\) has shape \(2, 1, 28, 28\) \(torch: "):
+        hp.predict(hp.lenet5(), torch.rand(2, 28, 28))
+    with pytest.raises(ValueError, match=r"^X holds torch\.int32 images; images are uint8 \(0–255\) or float in \[0, 1\]"):
+        hp.predict(hp.lenet5(), torch.zeros(2, 1, 28, 28, dtype=torch.int32))
+    with pytest.warns(UserWarning, match=r"^X holds float pixels from 0 to 255: 0–255 values\?"):
+        hp.predict(hp.lenet5(), torch.linspace(0, 255, 2 * 784).reshape(2, 1, 28, 28))
+
+
+def test_confusion_matrix_names_the_fix_for_a_column_of_labels_and_takes_arrays():
+    with pytest.raises(ValueError, match=r"^y_true must be a 1-D tensor of class indices \(N,\), got shape \(3, 1\); one column\? y\.flatten\(\)$"):
+        hp.confusion_matrix(torch.tensor([[0], [1], [1]]), torch.tensor([0, 1, 0]), 2)
+    with pytest.raises(ValueError, match=r"^y_pred must hold integer class indices, got torch\.float32; convert them: y\.long\(\)$"):
+        hp.confusion_matrix(torch.tensor([0, 1]), torch.tensor([0.0, 1.0]), 2)
+    cm = hp.confusion_matrix(np.array([0, 1, 1]), [0, 1, 0], 2)  # a NumPy array and a list, as a reader may have them
+    assert cm.tolist() == [[1, 0], [1, 1]]
+    assert hp.per_class_accuracy(cm.numpy()).tolist() == [1.0, 0.5]
+    assert hp.per_class_accuracy([[3, 1], [0, 2]]).tolist() == [0.75, 1.0]
