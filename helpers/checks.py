@@ -16,10 +16,12 @@ Refused (``ValueError``), before any work is done:
   built for, no batch or channel axis, channels last): said in those words, from the
   exception torch raises, so a call that works costs nothing extra.
 
-Warned about (``UserWarning``), since they are legal but almost certainly a mistake:
-an optimiser that holds only some of the model's parameters (the rest never train), float
-images that look like 0–255 pixels. A loss that turns NaN stops ``train`` at the end of that
-epoch (``FloatingPointError``); class scores that come out NaN stop ``evaluate`` and ``predict``.
+Warned about (``UserWarning``, at the reader's line), since they are legal but almost
+certainly a mistake: an optimiser that holds only some of the model's parameters (the rest
+never train), float images that look like 0–255 pixels (in ``train``, ``evaluate``,
+``predict``) or that ``show_images`` must clip to [0, 1], a cache folder that cannot be
+written (the data still load). A loss that turns NaN stops ``train`` at the end of that epoch
+(``FloatingPointError``); class scores that come out NaN stop ``evaluate`` and ``predict``.
 
 Cost: shapes and dtypes are checked up front and at every batch (no host sync); values
 (labels' range, NaN pixels) once per data set, with one host sync each; the loss once per
@@ -37,8 +39,7 @@ from typing import Callable, NamedTuple
 import torch
 from torch import nn
 
-
-_PACKAGE = os.path.dirname(os.path.abspath(__file__))
+_PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 
 
 def warn(message: str) -> None:
