@@ -33,6 +33,8 @@ import math
 import os
 import re
 import sys
+import sysconfig
+import types
 import warnings
 from typing import Callable, NamedTuple
 
@@ -40,15 +42,17 @@ import torch
 from torch import nn
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_LIBRARIES = tuple({os.path.abspath(sysconfig.get_paths()[key]) + os.sep for key in ("stdlib", "purelib", "platlib")})
 
 
 def warn(message: str) -> None:
-    """A ``UserWarning`` shown at the reader's line: the first caller outside ``helpers/``
-    (``warnings.warn``'s ``skip_file_prefixes`` needs Python 3.12)."""
+    """A ``UserWarning`` shown at the reader's line: the first caller that is neither in
+    ``helpers/`` nor in an installed library (the reader's cell, not ``hp.train``'s inside,
+    nor a wrapper such as the ones mutmut adds while it tests)."""
     frame, level = sys._getframe(1), 2
-    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith(_PACKAGE):
+    while frame.f_back is not None and os.path.abspath(frame.f_code.co_filename).startswith((_PACKAGE, *_LIBRARIES)):
         frame, level = frame.f_back, level + 1
-    warnings.warn(message, UserWarning, stacklevel=level)
+    warnings.warn(message, stacklevel=level)  # a UserWarning
 
 
 def is_int(value: object) -> bool:
@@ -63,10 +67,10 @@ def check_model(model: object) -> None:
     """``model`` is a network (an ``nn.Module``), not the function or class that builds one."""
     if isinstance(model, nn.Module):
         return
-    if callable(model):
+    if isinstance(model, (type, types.FunctionType)):
         kind = "class" if isinstance(model, type) else "function"
-        name = getattr(model, "__name__", type(model).__name__)
-        raise ValueError(f"model must be a network (an nn.Module), got the {kind} {name}; call it to build one: {name}(...)")
+        raise ValueError(f"model must be a network (an nn.Module), got the {kind} {model.__name__}; "
+                         f"call it to build one: {model.__name__}(...)")
     raise ValueError(f"model must be a network (an nn.Module), got a {type(model).__name__}")
 
 
@@ -159,19 +163,22 @@ def label_range(y: torch.Tensor, name: str) -> Labels:
     return Labels(low, high, False)
 
 
-def check_logits(logits: torch.Tensor, n: int, labels: Labels | None, name: str) -> None:
-    """The model's output for a batch of ``n`` is N×C class scores (C ≥ 2), with a score for every
-    class the labels use. Shapes only (no host sync), so it may run at every batch."""
+def check_scores(logits: torch.Tensor, n: int) -> None:
+    """The model's output for a batch of ``n`` is N×C class scores with C ≥ 2 (the predicted
+    class is an arg-max). Shapes only (no host sync), so it may run at every batch."""
     shape = tuple(logits.shape)
     if logits.ndim != 2 or shape[0] != n:
         fix = "; end the model with nn.Flatten() and a Linear layer" if logits.ndim > 2 else ""
         raise ValueError(f"model: must return N×C class scores (one row per example), got shape {shape} for {n} examples{fix}")
-    classes = shape[1]
-    if classes < 2:
-        raise ValueError(f"model: returns {classes} score per example, but the predicted class is the arg-max over C ≥ 2 "
+    if shape[1] < 2:
+        raise ValueError(f"model: returns {shape[1]} score per example, but the predicted class is the arg-max over C ≥ 2 "
                          f"class scores: give it one output per class, e.g. nn.Linear(..., 2) for two classes")
-    if labels is None:
-        return
+
+
+def check_logits(logits: torch.Tensor, n: int, labels: Labels, name: str) -> None:
+    """``check_scores``, and a score for every class the labels use (shapes only, no host sync)."""
+    check_scores(logits, n)
+    classes = logits.shape[1]
     if labels.one_hot and labels.high + 1 != classes:
         raise ValueError(f"{name}: one-hot labels have {labels.high + 1} columns but the model returns {classes} class "
                          f"scores; make them agree, e.g. hp.to_one_hot(y, {classes})")

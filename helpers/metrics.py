@@ -16,7 +16,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from .checks import check_class_indices, check_image_dtype, check_logits, check_model, check_pixels, forward
+from .checks import check_class_indices, check_image_dtype, check_model, check_pixels, check_scores, forward
 from .train import _batch_transform, _inference_setup
 
 __all__ = ["predict", "confusion_matrix", "per_class_accuracy"]
@@ -49,7 +49,8 @@ def predict(
     """
     check_model(model)
     if not isinstance(X, torch.Tensor) or X.ndim < 2 or len(X) == 0:
-        raise ValueError(f"X must be a non-empty tensor N×…, got {getattr(X, 'shape', type(X).__name__)}")
+        got = f"shape {tuple(X.shape)}" if isinstance(X, torch.Tensor) else f"a {type(X).__name__}"
+        raise ValueError(f"X must be a non-empty tensor N×…, got {got}")
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
     check_image_dtype(model, X, transform)
@@ -59,8 +60,7 @@ def predict(
     per_batch = _batch_transform(X, transform, cl)  # uint8 → [0, 1] unless a transform is given
     was_training = model.training
     model.eval()
-    preds, probs = [], []
-    not_finite = torch.zeros((), dtype=torch.long, device=device)
+    preds, probs, not_finite = [], [], []
     try:
         with torch.no_grad():  # a with block, not a decorator: mutmut skips decorated functions
             for start in range(0, len(X), batch_size):
@@ -68,16 +68,17 @@ def predict(
                 xb = per_batch(xb) if per_batch is not None else xb
                 with autocast():
                     logits = forward(model, xb).float()
-                check_logits(logits, len(xb), None, "X")
-                not_finite += (~logits.isfinite()).any(dim=1).sum()
+                check_scores(logits, len(xb))
+                not_finite.append((~logits.isfinite()).any(dim=1).sum())
                 preds.append(logits.argmax(dim=1))
                 if return_probs:
                     probs.append(torch.softmax(logits, dim=1))
     finally:
         model.train(was_training)
-    if not_finite.item():
-        raise ValueError(f"model: its class scores are NaN or infinite for {not_finite.item()} of {len(X)} examples, so "
-                         f"they predict nothing; its weights are probably NaN (a training run that diverged): retrain it with a smaller learning rate")
+    bad = int(torch.stack(not_finite).sum())  # the one host read
+    if bad:
+        raise ValueError(f"model: its class scores are NaN or infinite for {bad} of {len(X)} examples, so they predict "
+                         f"nothing; its weights are probably NaN (a training run that diverged): retrain it with a smaller learning rate")
     y_pred = torch.cat(preds)
     return (y_pred, torch.cat(probs)) if return_probs else y_pred
 
@@ -126,6 +127,6 @@ def per_class_accuracy(cm: torch.Tensor) -> torch.Tensor:
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1] or cm.shape[0] == 0:
         raise ValueError(f"cm must be a square C×C tensor, got shape {tuple(cm.shape)}")
     if (cm < 0).any():
-        raise ValueError("cm must hold non-negative counts")
+        raise ValueError(f"cm must hold non-negative counts, got {cm.min().item()}")
     cm = cm.double()
     return cm.diagonal() / cm.sum(dim=1)

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 import torch
 from torch import nn
 
+import helpers as hp
 import helpers.checks as checks
 
 
@@ -56,9 +58,9 @@ def test_a_dense_layer_mismatch_is_named_only_for_image_batches():
     err = RuntimeError("mat1 and mat2 shapes cannot be multiplied (2x12 and 10x3)")
     net = nn.Sequential(nn.Linear(10, 3))
     assert checks.why_it_fails(net, torch.rand(2, 12), err) is None  # a table of features: torch's message says it already
-    assert checks.why_it_fails(net, torch.rand(2, 3, 2, 2), err) == (
-        "a dense layer gets 12 features per example but expects 10: the network was built for other images than 3×2×2; "
-        "hp.layer_summary(model, (1, 3, 2, 2)) shows where")
+    assert checks.why_it_fails(net, torch.rand(2, 3, 2, 5), err) == (
+        "a dense layer gets 12 features per example but expects 10: the network was built for other images than 3×2×5; "
+        "hp.layer_summary(model, (1, 3, 2, 5)) shows where")
 
 
 def test_batch_norm_is_blamed_only_in_training_mode_and_for_a_batch_of_one():
@@ -86,9 +88,41 @@ def test_the_unit_range_allows_float_rounding_only(low, high, inside):
 
 
 def test_a_warning_points_at_the_readers_line():
+    """The line that called into helpers, however deep inside helpers the warning was raised."""
     def readers_cell():
         checks.warn("look here")
 
     with pytest.warns(UserWarning, match="^look here$") as caught:
         readers_cell()
-    assert caught[0].filename == __file__ and caught[0].lineno == readers_cell.__code__.co_firstlineno + 1
+    assert (caught[0].filename, caught[0].lineno) == (__file__, readers_cell.__code__.co_firstlineno + 1)
+    X = torch.rand(4, 1, 2, 2) * 255
+    with pytest.warns(UserWarning, match="^train_data: X holds float pixels") as caught:
+        line = sys._getframe().f_lineno + 1
+        hp.train(nn.Sequential(nn.Flatten(), nn.Linear(4, 2)), (X, torch.arange(4) % 2), epochs=1, device="cpu", progress=False)
+    assert (caught[0].filename, caught[0].lineno) == (__file__, line)
+
+
+@pytest.mark.parametrize("shape,fix", [((4, 10, 1), "; end the model with nn.Flatten() and a Linear layer"),
+                                       ((4, 10, 1, 1), "; end the model with nn.Flatten() and a Linear layer"), ((40,), "")])
+def test_output_that_is_not_n_by_c_suggests_flatten_when_it_has_extra_axes(shape, fix):
+    with pytest.raises(ValueError, match=rf"^model: must return N×C class scores \(one row per example\), got shape "
+                                         rf"{re.escape(str(shape))} for 4 examples{re.escape(fix)}$"):
+        checks.check_scores(torch.zeros(shape), 4)
+
+
+@pytest.mark.parametrize("shape,fix", [
+    ((2, 32, 24, 3), "; channels last? X.permute(0, 3, 1, 2) has shape (2, 3, 32, 24)"),
+    ((2, 32, 3, 3), "; channels last? X.permute(0, 3, 1, 2) has shape (2, 3, 32, 3)"),
+    ((2, 3, 32, 3), ""), ((2, 1, 8, 1), ""), ((2, 3, 8, 1), ""), ((1, 2, 3, 4, 3), ""), ((2, 5, 8, 8), ""),
+])  # fmt: skip
+def test_a_channels_last_batch_is_told_from_a_narrow_one(shape, fix):
+    """Channels last: the last axis holds 1 or 3 and the second does not. An N×C×H×W batch that is
+    1 or 3 pixels wide keeps its reading."""
+    assert checks.layout_fix(torch.zeros(shape)) == fix
+
+
+def test_a_model_passed_as_something_else_is_named_by_its_type():
+    import functools
+
+    with pytest.raises(ValueError, match=r"^model must be a network \(an nn\.Module\), got a partial$"):
+        checks.check_model(functools.partial(nn.Linear, 3))

@@ -533,6 +533,7 @@ def test_decoding_a_jpeg_tar(tmp_path, monkeypatch):
 @pytest.mark.parametrize("y,num_classes,message", [
     (torch.tensor([[3], [1]]), 10, r"^y must be a 1-D tensor of class indices \(N,\), got shape \(2, 1\); one column\? y\.flatten\(\)$"),
     (torch.eye(3), 3, r"^y must be a 1-D tensor of class indices \(N,\), got shape \(3, 3\); one-hot rows\? y\.argmax\(dim=1\)$"),
+    (torch.zeros(2, 1, 1, dtype=torch.long), 3, r"^y must be a 1-D tensor of class indices \(N,\), got shape \(2, 1, 1\)$"),
     (torch.tensor([1.0, 2.0]), 10, r"^y must hold integer class indices, got torch\.float32; convert them: y\.long\(\)$"),
     (torch.tensor([0, 3]), 3, r"^y holds labels from 0 to 3, outside \[0, 3\); pass num_classes=4 or shift the labels to start at 0$"),
     (torch.tensor([-1, 2]), 3, r"^y holds labels from -1 to 2, outside \[0, 3\); pass num_classes=3 or shift the labels to start at 0$"),

@@ -580,10 +580,11 @@ def test_an_optimizer_that_misses_some_parameters_warns_and_trains_the_rest():
     assert not torch.equal(net[1].weight, first) and torch.equal(net[3].weight, last)
 
 
-def test_the_missing_parameters_listed_are_at_most_three():
-    net = nn.Sequential(*(nn.Linear(4, 4) for _ in range(3)))
+@pytest.mark.parametrize("bias,listed", [(True, r"1\.weight, 1\.bias, 2\.weight, …"), (False, r"1\.weight, 1\.bias, 2\.weight")])
+def test_the_missing_parameters_listed_are_at_most_three(bias, listed):
+    net = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 4, bias=bias))
     optimizer = torch.optim.SGD(net[0].parameters(), lr=0.1)
-    with pytest.warns(UserWarning, match=r"holds 2 of the model's 6 trainable parameters; the others \(1\.weight, 1\.bias, 2\.weight, …\) will"):
+    with pytest.warns(UserWarning, match=rf"holds 2 of the model's {5 + bias} trainable parameters; the others \({listed}\) will"):
         hp.train(net, (torch.rand(8, 4), torch.arange(8) % 4), epochs=1, optimizer=optimizer, device="cpu", progress=False)
 
 
@@ -739,6 +740,15 @@ def test_nan_or_infinite_pixels_are_refused_before_training():
     assert torch.equal(before[0], net[1].weight)
 
 
+@pytest.mark.parametrize("value,index", [(float("inf"), 2), (float("-inf"), 5)])
+def test_one_infinite_pixel_is_refused_too(value, index):
+    """Without a NaN, the smallest or the largest pixel is the infinite one."""
+    X, y = _digits()
+    X[index, 0, 1, 1] = value
+    with pytest.raises(ValueError, match=rf"^X holds NaN or infinite values in 1 example\(s\), the first at index {index}; "):
+        hp.evaluate(_mlp(), X, y)
+
+
 def test_a_loss_that_turns_nan_stops_training_at_that_epoch():
     """The loss is NaN from the fifth batch on (two batches an epoch): training stops after epoch 3, not 10."""
     X, y = _digits()
@@ -796,6 +806,16 @@ def test_float_images_in_0_to_255_get_a_warning_and_still_train():
     assert history.epochs == 1
     with pytest.warns(UserWarning, match=r"^X holds float pixels from"):
         hp.evaluate(_mlp(), X * 255, y)
+    with pytest.warns(UserWarning, match=r"^X holds float pixels from 0\.\d+ to 1\.5: 0–255 values\?"):
+        hp.evaluate(_mlp(), X / X.max() * 1.5, y)
+
+
+def test_pixels_up_to_1_001_are_float_rounding_not_0_to_255():
+    X, y = _digits()
+    X = X.double() / X.max() * (1 + 1e-3)  # the largest exactly 1.001
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hp.evaluate(_mlp().double(), X, y)
 
 
 def test_the_books_legal_inputs_stay_silent():
