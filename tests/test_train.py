@@ -832,7 +832,10 @@ def test_the_books_legal_inputs_stay_silent():
         hp.train(_mlp(), (X, hp.to_one_hot(y)), epochs=1, device="cpu", progress=False)
         hp.train(_mlp(), (grey.clamp(max=1) + 1e-7, y), epochs=1, device="cpu", progress=False)
         hp.train(bn, (X[:34], y[:34]), epochs=1, batch_size=16, device="cpu", progress=False)
-        assert hp.evaluate(_mlp(), X[y < 3], y[y < 3]) >= 0 and hp.accuracy(_mlp()(X), y % 3) >= 0
+        net = _mlp()
+        few = y < 3
+        expected = (net(X[few]).argmax(1) == y[few]).float().mean().item()
+        assert hp.evaluate(net, X[few], y[few]) == pytest.approx(expected) and hp.accuracy(net(X[few]), y[few]).item() == pytest.approx(expected)
 
 
 # --------------------------------------------------------------------------- a network fed what it was not built for
@@ -847,7 +850,8 @@ def test_lenet_built_for_28_pixels_fed_32_names_both_sizes():
         hp.train(hp.lenet5(3, modern=True), (X, y), epochs=1, device="cpu", progress=False)
     with pytest.raises(ValueError, match=r"^model: built for 28×28 images \(image_size=28\), got 32×32"):
         hp.evaluate(hp.lenet5(3), X, y)
-    assert hp.evaluate(hp.lenet5(3), X, y, transform=hp.resize_to(28)) >= 0  # the fix it names works
+    net = hp.lenet5(3)  # the fix it names works: the same as resizing first
+    assert hp.evaluate(net, X, y, transform=hp.resize_to(28)) == hp.evaluate(net, hp.resize_images(X, 28), y)
 
 
 @pytest.mark.parametrize("X,message", [
@@ -886,3 +890,28 @@ def test_a_dense_layer_of_another_size_is_explained_for_any_network():
                                          r"for other images than 1×32×32; hp\.layer_summary\(model, \(1, 1, 32, 32\)\) shows where "
                                          r"\(torch: mat1 and mat2 shapes cannot be multiplied \(8x3600 and 2704x10\)\)$"):
         hp.evaluate(net, torch.rand(8, 1, 32, 32), torch.arange(8))
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda net, X, y: hp.evaluate(net, X, y), "y"),
+    (lambda net, X, y: hp.accuracy(net(X), y), "y"),
+    (lambda net, X, y: hp.train(net, (X, y.clamp(min=0)), (X, y), epochs=1, device="cpu", progress=False), "test_data"),
+])  # fmt: skip
+def test_negative_labels_are_named_where_they_were_passed(call, name):
+    X, y = _digits()
+    with pytest.raises(ValueError, match=rf"^{name}: class indices count from 0, got a label -1; shift them so the first class is 0$"):
+        call(_mlp(), X, y - 1)
+
+
+def test_a_transform_that_scales_the_pixels_is_trusted_with_them():
+    """0–255 floats or int64 images, scaled by the reader's own transform: no warning, no refusal
+    (in train, on the test data, and in evaluate)."""
+    X, y = _digits()
+    as_bytes = (X * 255).round()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hp.train(_mlp(), (as_bytes, y), (as_bytes, y), epochs=1, transform=lambda xb: xb / 255, device="cpu", progress=False)
+        net = _mlp()
+        scaled = hp.evaluate(net, as_bytes / 255, y)
+        assert hp.evaluate(net, as_bytes, y, transform=lambda xb: xb / 255) == scaled
+        assert hp.evaluate(net, as_bytes.long(), y, transform=lambda xb: xb.float() / 255) == scaled
