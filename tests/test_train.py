@@ -615,6 +615,21 @@ def test_a_class_or_a_value_where_an_object_belongs_is_refused(kwargs, message):
         hp.train(_mlp(), (X, y), epochs=1, device="cpu", progress=False, **kwargs)
 
 
+@pytest.mark.parametrize("transform,message", [
+    (hp.resize_to, r"^transform must be a function of a batch, got the class resize_to; build one with its size"),
+    (32, r"^transform must be a function of a batch, got 32; to resize each batch to 32×32"),
+])  # fmt: skip
+def test_a_transform_that_is_no_function_is_refused_in_either_layout(transform, message):
+    """Also where each batch is made channels-last after the transform (a conv network's
+    default), and in evaluate: the refusal comes before the transform is wrapped."""
+    X, y = _digits()
+    for channels_last in (True, False):
+        with pytest.raises(ValueError, match=message):
+            hp.train(_mlp(), (X, y), epochs=1, transform=transform, channels_last=channels_last, device="cpu", progress=False)
+        with pytest.raises(ValueError, match=message):
+            hp.evaluate(_mlp(), X, y, transform=transform, channels_last=channels_last)
+
+
 @pytest.mark.parametrize("lr", [float("nan"), float("inf")])
 def test_a_learning_rate_that_is_no_number_is_refused(lr):
     net = _mlp()
