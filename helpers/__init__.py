@@ -15,6 +15,7 @@ One module per concern, each short enough to read in a sitting:
 * ``helpers.metrics`` — predictions for a whole set, confusion matrix, per-class accuracy
 * ``helpers.tables``  — tables rendered as tables (Markdown), not fixed-width prints
 * ``helpers.runmode`` — CPU runs for the book, the textbook's recipe on a GPU, quick runs for CI
+* ``helpers.checks``  — the mistakes a learner makes, refused or explained in one line where they enter
 
 Use it as ``import helpers as hp``; everything below is also reachable as ``hp.<name>``.
 """

@@ -24,7 +24,14 @@ Fashion-MNIST and MNIST are read from torchvision's raw layout
 CIFAR-10 is read from torchvision's ``<root>/cifar-10-batches-py``, or, as a
 fallback, from a tar of JPEGs ``<root>/CIFAR10-jpeg/{train,test}.tar`` laid out as
 ``split/<class name>/NNNN.jpg`` (the offline mirror's format). Decoding that tar
-takes a while, so the decoded tensors are cached under ``~/.cache/cnn-book``.
+takes a while, so the decoded tensors are cached under ``~/.cache/cnn-book``; a cache
+folder that cannot be written is found before decoding and reported with a warning
+(the data still load, decoded again next time).
+
+Mistakes are refused with one line that names the argument and the fix (``helpers.checks``
+lists them all): a float or bool ``n``/``resize``/``batch_size``, labels that are not class
+indices (N,), an N×H×W×C batch given to a resizer, float pixels outside [0, 1] given to one
+(it clamps them: 0–255 floats would all turn white).
 """
 from __future__ import annotations
 
@@ -39,6 +46,9 @@ from typing import Callable, Iterator
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+from .checks import check_batch_of_images, check_class_indices, check_transform, check_unit_range, is_int, warn
+from .device import get_device
 
 __all__ = [
     "DatasetNotFoundError",
@@ -212,11 +222,18 @@ def _load_cifar_jpeg(tar_path: Path, classes: tuple[str, ...]) -> tuple[torch.Te
     if cache.exists():
         saved = torch.load(cache)
         return saved["images"], saved["labels"]
-    images, labels = _decode_cifar_tar(tar_path, classes)
-    cache.parent.mkdir(parents=True, exist_ok=True)
     tmp = cache.with_suffix(".tmp")
-    torch.save({"images": images, "labels": labels}, tmp)
-    tmp.replace(cache)
+    try:  # find out now, not after a minute of decoding, whether the cache can be written
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        tmp.touch()
+    except OSError as err:
+        warn(f"cannot write the decoded-image cache into {cache.parent} ({type(err).__name__}: {err.strerror or err}); "
+             f"decoding {tar_path.name} now and again at every load: set BOOK_CACHE_DIR to a writable folder")
+        tmp = None
+    images, labels = _decode_cifar_tar(tar_path, classes)
+    if tmp is not None:
+        torch.save({"images": images, "labels": labels}, tmp)
+        tmp.replace(cache)
     return images, labels
 
 
@@ -255,6 +272,8 @@ def load_data(
         n: keep only the first ``n`` examples, like ``Subset(dataset, range(n))``.
         root: folder holding the files (read-only); default ``$BOOK_DATA_DIR``, else download.
         device: where the tensors go; the uint8 images are moved first, then converted.
+            As in ``get_device``: a device not available here is a ``RuntimeError``, a name
+            that is no device ("gpu") a ``ValueError``, both before any file is read.
         resize: resize once, on ``device``, to ``resize`` (int for square) pixels. Refused
             when the result would exceed ``MAX_RESIZED_BYTES`` (1 GiB): use
             ``dtype=torch.uint8`` and ``train(..., transform=resize_to(size))`` instead.
@@ -275,11 +294,15 @@ def load_data(
             "resize needs float images; with dtype=torch.uint8 resize each batch instead: "
             f"train(..., transform=hp.resize_to({resize!r}))"
         )
+    if resize is not None:
+        _size(resize, "resize")
+    if device is not None:
+        device = get_device(device)  # "cuda" without a GPU, or "gpu": one clear error before any reading
     path, read_only = data_root(root)
     loader = _load_cifar10 if key == "cifar10" else _load_idx_dataset
     images, labels = loader(info, path, read_only, split == "train")
     if n is not None:
-        if not isinstance(n, int) or not 1 <= n <= len(labels):
+        if not is_int(n) or not 1 <= n <= len(labels):
             raise ValueError(f"n must be an integer from 1 to {len(labels)} for {info.title} {split}, got {n!r}")
         images, labels = images[:n], labels[:n]
     if resize is not None:
@@ -289,27 +312,42 @@ def load_data(
         X = X.to(dtype).div_(255)
     y = labels.to(device)
     if resize is not None:
-        X = resize_images(X, resize)
+        X = _resize(X, _size(resize, "resize"))  # pixels just scaled to [0, 1]: no check needed
     if one_hot:
         y = to_one_hot(y, len(info.classes))
     return X, y
 
 
 def to_one_hot(y: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
-    """Int64 labels (N,) → float32 one-hot (N, num_classes), on the same device."""
+    """Int64 labels (N,) → float32 one-hot (N, num_classes), on the same device.
+
+    Labels must be integer class indices in [0, num_classes); anything else is a ``ValueError``
+    (checking the range reads the labels once on the host).
+    """
+    check_class_indices(y, "y")
+    if not is_int(num_classes) or num_classes < 1:
+        raise ValueError(f"num_classes must be a positive int, got {num_classes!r}")
+    if len(y):
+        low, high = torch.stack(list(y.aminmax())).tolist()
+        if low < 0 or high >= num_classes:
+            raise ValueError(f"y holds labels from {low} to {high}, outside [0, {num_classes}); "
+                             f"pass num_classes={max(high + 1, 1)} or shift the labels to start at 0")
     return F.one_hot(y, num_classes).float()
 
 
-def _size(size: int | tuple[int, int]) -> tuple[int, int]:
-    pair = (size, size) if isinstance(size, int) else tuple(size)
-    if len(pair) != 2 or not all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in pair):
-        raise ValueError(f"size must be a positive int or a pair of them, got {size!r}")
+def _size(size: int | tuple[int, int], name: str = "size") -> tuple[int, int]:
+    """An int or an (h, w) pair of positive ints as (h, w); ``name`` is the argument the reader passed."""
+    pair = (size, size) if is_int(size) else tuple(size) if isinstance(size, (tuple, list)) else None
+    if pair is None or len(pair) != 2 or not all(is_int(v) and v >= 1 for v in pair):
+        got = f"a tensor of shape {tuple(size.shape)}" if isinstance(size, torch.Tensor) else repr(size)
+        fix = f"; pixels are whole: {name}={int(size)}" if isinstance(size, float) and size >= 1 else ""
+        raise ValueError(f"{name} must be a positive int or a pair of them, got {got}{fix}")
     return pair
 
 
 def _check_resized_size(shape: torch.Size, size: int | tuple[int, int], dtype: torch.dtype) -> None:
     """Refuse a whole-set resize whose result would exceed ``MAX_RESIZED_BYTES``."""
-    h, w = _size(size)
+    h, w = _size(size, "resize")
     n, c = shape[0], shape[1]
     nbytes = n * c * h * w * torch.empty((), dtype=dtype).element_size()
     if nbytes > MAX_RESIZED_BYTES:
@@ -325,13 +363,19 @@ def resize_images(X: torch.Tensor, size: int | tuple[int, int], chunk: int = 409
 
     Done in chunks of ``chunk`` images to bound the temporary memory; the result
     takes N·C·size²·4 bytes (60,000 Fashion-MNIST images at 96×96 ≈ 2.2 GB), so
-    for whole datasets prefer the per-batch ``resize_to``.
+    for whole datasets prefer the per-batch ``resize_to``. Pixels outside [0, 1] are refused
+    (the result is clamped to [0, 1]; 0–255 values would all become 1).
     """
-    if X.ndim != 4:
-        raise ValueError(f"resize_images expects N×C×H×W, got shape {tuple(X.shape)}")
+    check_batch_of_images(X, "resize_images")
     if not X.is_floating_point():
         raise ValueError(f"resize_images needs float pixels in [0, 1], got {X.dtype}; convert with hp.to_float first")
     size = _size(size)
+    check_unit_range(X, "resize_images")
+    return _resize(X, size, chunk)
+
+
+def _resize(X: torch.Tensor, size: tuple[int, int], chunk: int = 4096) -> torch.Tensor:
+    """``resize_images`` without its checks, for pixels known to be in [0, 1] (``load_data``'s own)."""
     parts = [F.interpolate(X[i : i + chunk], size=size, mode="bilinear", antialias=True, align_corners=False) for i in range(0, len(X), chunk)]
     return torch.cat(parts).clamp_(0, 1)
 
@@ -341,7 +385,7 @@ def to_float(X: torch.Tensor) -> torch.Tensor:
     if X.dtype == torch.uint8:
         return X.float().div_(255)
     if not X.is_floating_point():
-        raise ValueError(f"images must be uint8 or floating point, got {X.dtype}")
+        raise ValueError(f"images must be uint8 or floating point, got {X.dtype}; pixels 0–255? X.to(torch.uint8)")
     return X
 
 
@@ -351,14 +395,20 @@ class resize_to:  # noqa: N801 (used like a function: transform=hp.resize_to(224
 
     Pass it as ``transform=`` to ``train``, ``evaluate`` or ``batches``: the dataset stays
     at its native size (ideally uint8) and only one batch is ever resized at a time.
+
+    Float batches must already be in [0, 1]: the first float batch is checked (one host read),
+    and 0–255 floats are refused, as is an N×H×W×C batch (whatever its dtype, every batch: a shape check).
     """
 
     def __init__(self, size: int | tuple[int, int]):
         self.size = _size(size)
+        self.checked = False  # whether a float batch has had its values checked
 
     def __call__(self, X: torch.Tensor) -> torch.Tensor:
-        if X.ndim != 4:
-            raise ValueError(f"resize_to expects a batch N×C×H×W, got shape {tuple(X.shape)}")
+        check_batch_of_images(X, "resize_to")
+        if X.is_floating_point() and not self.checked:
+            check_unit_range(X, "resize_to")
+            self.checked = True
         X = to_float(X)
         if tuple(X.shape[-2:]) == self.size:
             return X
@@ -385,8 +435,9 @@ def batches(
     """
     if len(X) != len(y):
         raise ValueError(f"X and y disagree on the number of examples: {len(X)} vs {len(y)}")
-    if batch_size is not None and batch_size < 1:
-        raise ValueError(f"batch_size must be positive, got {batch_size}")
+    if batch_size is not None and (not is_int(batch_size) or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive int (or None for one full batch), got {batch_size!r}")
+    check_transform(transform)
     n = len(X)
     if batch_size is None or batch_size >= n:
         slices: Iterator = iter([slice(None)])

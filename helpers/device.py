@@ -22,7 +22,7 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
     With ``prefer=None`` the order is CUDA, then Apple MPS, then CPU.
     With an explicit ``prefer`` ("cuda", "cuda:1", "mps", "cpu") that device is
     returned, or a ``RuntimeError`` is raised when it is not available: asking
-    for a GPU never silently gives you the CPU.
+    for a GPU never silently gives you the CPU. A name that is no device ("gpu") is a ``ValueError``.
     """
     if prefer is None:
         if torch.cuda.is_available():
@@ -30,7 +30,10 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
         if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
-    device = torch.device(prefer)
+    try:
+        device = torch.device(prefer)
+    except (RuntimeError, TypeError):
+        raise ValueError(f"device must be 'cuda', 'cuda:1', 'mps', 'cpu' or None (the best available), got {prefer!r}") from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
             raise RuntimeError(f"device {str(device)!r} was requested, but CUDA is not available on this machine.")

@@ -5,6 +5,12 @@ the rows of the textbook's ``layer_summary`` table, so ``layer_summary(model,
 shape)`` prints the same table. Sizes are computed with the shape formula from
 ``helpers.ops`` instead of ``Lazy`` layers, so parameters exist (and can be
 counted) before the first forward pass.
+
+``lenet5``, ``alexnet`` and ``vgg`` record the ``image_size`` they were built for on the
+returned network; an ``image_size`` too small for their layers is refused with the smallest
+that works. When a network fails on an input (in ``layer_summary``, ``layer_macs``, and in
+``train``/``evaluate``/``predict``), the error names what the reader can change: the image
+size or channels the network was built for, a missing batch or channel axis.
 """
 from __future__ import annotations
 
@@ -14,6 +20,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
+from .checks import check_model, failure_message, forward
 from .ops import conv_output_size
 
 __all__ = [
@@ -40,6 +47,30 @@ def _positive(**values: int) -> None:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
+Layers = Sequence[tuple[int, int, int]]  # (kernel, padding, stride) of each layer that changes the size
+
+
+def _smallest_image(layers: Layers) -> int:
+    """The smallest side n for which every layer still has a window to apply: walk back from
+    an output of 1, each layer needing an input of at least (out − 1)·stride + kernel − 2·padding."""
+    n = 1
+    for kernel, padding, stride in reversed(layers):
+        n = max(1, (n - 1) * stride + kernel - 2 * padding)
+    return n
+
+
+def _side_after(image_size: int, layers: Layers, builder: str) -> int:
+    """The side of an image_size×image_size input after ``layers``; a too-small image_size is
+    refused with the smallest that works (instead of an error about a pooling layer deep inside)."""
+    smallest = _smallest_image(layers)
+    if image_size < smallest:
+        raise ValueError(f"image_size: {builder} needs images of at least {smallest}×{smallest} pixels "
+                         f"(its layers shrink them), got {image_size}; resize them, e.g. transform=hp.resize_to({smallest})")
+    for kernel, padding, stride in layers:
+        image_size = conv_output_size(image_size, kernel, padding, stride)
+    return image_size
+
+
 def lenet5(
     in_channels: int = 1, num_classes: int = 10, image_size: int = 28, padding: int = 2, modern: bool = False
 ) -> nn.Sequential:
@@ -49,14 +80,12 @@ def lenet5(
     ``modern=True``: ReLU and max pooling, as in the lab. With the defaults
     (28×28, padding 2) the flattened features are 16×5×5 = 400; the lab's
     CIFAR-10 version is ``lenet5(3, image_size=32, padding=0, modern=True)``.
+    The network records ``image_size`` (``net.image_size``); it needs at least 12×12 images (16×16 with padding 0).
     """
     _positive(in_channels=in_channels, num_classes=num_classes, image_size=image_size)
     act, pool = (nn.ReLU, nn.MaxPool2d) if modern else (nn.Sigmoid, nn.AvgPool2d)
-    size = conv_output_size(image_size, 5, padding)  # conv 1
-    size = conv_output_size(size, 2, 0, 2)  # pool 1
-    size = conv_output_size(size, 5)  # conv 2
-    size = conv_output_size(size, 2, 0, 2)  # pool 2
-    return nn.Sequential(
+    size = _side_after(image_size, [(5, padding, 1), (2, 0, 2), (5, 0, 1), (2, 0, 2)], "lenet5")  # conv, pool, conv, pool
+    net = nn.Sequential(
         nn.Conv2d(in_channels, 6, kernel_size=5, padding=padding), act(),
         pool(kernel_size=2, stride=2),
         nn.Conv2d(6, 16, kernel_size=5), act(),
@@ -66,6 +95,8 @@ def lenet5(
         nn.Linear(120, 84), act(),
         nn.Linear(84, num_classes),
     )  # fmt: skip
+    net.image_size = image_size
+    return net
 
 
 def alexnet(in_channels: int = 1, num_classes: int = 10, image_size: int = 224, dropout: float = 0.5) -> nn.Sequential:
@@ -73,14 +104,13 @@ def alexnet(in_channels: int = 1, num_classes: int = 10, image_size: int = 224, 
 
     Five convolutions (11×11 stride 4, 5×5, three 3×3) with three 3×3/stride-2 max
     pools, then two 4096-wide dense layers with dropout. On 1×224×224 the
-    convolutions leave 256×5×5 = 6,400 features.
+    convolutions leave 256×5×5 = 6,400 features. The network records ``image_size``;
+    it needs at least 65×65 images.
     """
     _positive(in_channels=in_channels, num_classes=num_classes, image_size=image_size)
-    size = conv_output_size(image_size, 11, 1, 4)
-    size = conv_output_size(size, 3, 0, 2)  # pool 1 (the 5×5 conv keeps the size)
-    size = conv_output_size(size, 3, 0, 2)  # pool 2 (the 3×3 convs keep the size)
-    size = conv_output_size(size, 3, 0, 2)  # pool 3
-    return nn.Sequential(
+    # the 11×11 conv, then the three pools (the 5×5 and 3×3 convs keep the size)
+    size = _side_after(image_size, [(11, 1, 4), (3, 0, 2), (3, 0, 2), (3, 0, 2)], "alexnet")
+    net = nn.Sequential(
         nn.Conv2d(in_channels, 96, kernel_size=11, stride=4, padding=1), nn.ReLU(),
         nn.MaxPool2d(kernel_size=3, stride=2),
         nn.Conv2d(96, 256, kernel_size=5, padding=2), nn.ReLU(),
@@ -93,6 +123,8 @@ def alexnet(in_channels: int = 1, num_classes: int = 10, image_size: int = 224, 
         nn.Linear(4096, 4096), nn.ReLU(), nn.Dropout(dropout),
         nn.Linear(4096, num_classes),
     )  # fmt: skip
+    net.image_size = image_size
+    return net
 
 
 def vgg_block(num_convs: int, in_channels: int, out_channels: int) -> nn.Sequential:
@@ -117,20 +149,24 @@ def vgg(
 
     VGG-11 is ``arch=((1, 64), (1, 128), (2, 256), (2, 512), (2, 512))``; on a
     1×224×224 input its five blocks leave 512×7×7 = 25,088 features for the
-    two ``hidden``-wide dense layers with dropout.
+    two ``hidden``-wide dense layers with dropout. Each block halves the image, so n blocks
+    need images of at least 2ⁿ×2ⁿ; the network records ``image_size``.
     """
     if not arch:
         raise ValueError("arch must list at least one (num_convs, out_channels) block")
-    blocks, channels, size = [], in_channels, image_size
+    blocks, channels = [], in_channels
     for num_convs, out_channels in arch:
         blocks.append(vgg_block(num_convs, channels, out_channels))
-        channels, size = out_channels, conv_output_size(size, 2, 0, 2)
-    return nn.Sequential(
+        channels = out_channels
+    size = _side_after(image_size, [(2, 0, 2)] * len(arch), f"vgg with {len(arch)} blocks")  # each block's pooling
+    net = nn.Sequential(
         *blocks, nn.Flatten(),
         nn.Linear(channels * size * size, hidden), nn.ReLU(), nn.Dropout(dropout),
         nn.Linear(hidden, hidden), nn.ReLU(), nn.Dropout(dropout),
         nn.Linear(hidden, num_classes),
     )  # fmt: skip
+    net.image_size = image_size
+    return net
 
 
 class Residual(nn.Module):
@@ -281,7 +317,16 @@ def init_xavier(module: nn.Module) -> None:
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of scalar parameters in ``model`` (only those with ``requires_grad`` by default)."""
+    check_model(model)
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+def _check_input_shape(input_shape: Sequence[int]) -> None:
+    if isinstance(input_shape, torch.Tensor):
+        raise ValueError(f"input_shape must be a shape like (1, 1, 28, 28), got a tensor of shape "
+                         f"{tuple(input_shape.shape)}; pass a shape, e.g. (1, *X.shape[1:]) for one image")
+    if len(input_shape) < 2 or any(not isinstance(d, int) or d < 1 for d in input_shape):
+        raise ValueError(f"input_shape must be positive ints like (1, 1, 28, 28), got {tuple(input_shape)!r}")
 
 
 def layer_summary(model: nn.Module, input_shape: Sequence[int], show: bool = True) -> list[tuple[str, tuple[int, ...]]]:
@@ -290,11 +335,13 @@ def layer_summary(model: nn.Module, input_shape: Sequence[int], show: bool = Tru
     Returns ``[(layer class name, output shape), ...]`` and, with ``show``, prints
     a table with each layer's output shape and parameter count. The model runs in
     eval mode (batch-norm statistics are left untouched) and its mode is restored.
+    An input the model cannot take (no batch axis, another size than it was built for)
+    is a ``ValueError`` that says so.
     """
-    if len(input_shape) < 2 or any(not isinstance(d, int) or d < 1 for d in input_shape):
-        raise ValueError(f"input_shape must be positive ints like (1, 1, 28, 28), got {tuple(input_shape)!r}")
+    check_model(model)
+    _check_input_shape(input_shape)
     first = next(model.parameters(), None)
-    X = torch.randn(*input_shape, device=first.device if first is not None else "cpu")
+    X = X_in = torch.randn(*input_shape, device=first.device if first is not None else "cpu")
     rows, was_training = [], model.training
     model.eval()
     try:
@@ -302,6 +349,11 @@ def layer_summary(model: nn.Module, input_shape: Sequence[int], show: bool = Tru
             for layer in model.children():
                 X = layer(X)
                 rows.append((layer.__class__.__name__, tuple(X.shape), count_parameters(layer, trainable_only=False)))
+    except (RuntimeError, ValueError) as err:
+        message = failure_message(model, X_in, err)
+        if message is None:
+            raise
+        raise ValueError(message) from err
     finally:
         model.train(was_training)
     if show:
@@ -320,10 +372,11 @@ def layer_macs(model: nn.Module, input_shape: Sequence[int]) -> dict[str, int]:
     ran. A conv costs (C_in / groups)·k_h·k_w per output value, a linear layer
     ``in_features`` per output value; pooling, activations, batch norm and the
     additions of a residual are not counted (PyTorch's FLOP counter counts the same
-    layers and reports 2 FLOPs per multiply-add).
+    layers and reports 2 FLOPs per multiply-add). An input the model cannot take is a
+    ``ValueError`` that names the size it was built for, as in ``layer_summary``.
     """
-    if len(input_shape) < 2 or any(not isinstance(d, int) or d < 1 for d in input_shape):
-        raise ValueError(f"input_shape must be positive ints like (1, 1, 28, 28), got {tuple(input_shape)!r}")
+    check_model(model)
+    _check_input_shape(input_shape)
     macs: dict[str, int] = {}
 
     def hook(name: str):
@@ -343,7 +396,7 @@ def layer_macs(model: nn.Module, input_shape: Sequence[int]) -> dict[str, int]:
     model.eval()
     try:
         with torch.no_grad():
-            model(torch.zeros(*input_shape, device=first.device if first is not None else "cpu"))
+            forward(model, torch.zeros(*input_shape, device=first.device if first is not None else "cpu"))
     finally:
         model.train(was_training)
         for h in handles:

@@ -5,6 +5,13 @@ Every function draws one new figure and returns nothing: in a notebook the figur
 is shown once, when the cell ends; elsewhere use ``plt.gcf()`` to get it, e.g. to save it.
 (Returning the figure would show it twice in Jupyter, and a trailing ``;`` does not
 help under ``pytest --nbval``, which runs cells without storing history.)
+
+They draw what they are given: uint8 images on the 0–255 scale, float images on [0, 1]
+(pixels outside it are clipped, with a warning that says so: 0–255 values stored as
+floats would otherwise be drawn white). Tensors and NumPy arrays both work. What cannot be
+drawn faithfully is refused with a one-line ``ValueError``: an image without its batch
+axis, an N×H×W×C batch, too few class names, predictions without labels, a confusion
+matrix of fractions shown as counts.
 """
 from __future__ import annotations
 
@@ -16,6 +23,7 @@ import torch
 from matplotlib.patches import Rectangle
 from torch import nn
 
+from .checks import in_unit_range, layout_fix, pixel_range, warn
 from .ops import Pair, _pair, corr2d
 from .train import History
 
@@ -35,23 +43,49 @@ def _grid(n: int, ncols: int) -> tuple[int, int]:
     return -(-n // ncols), ncols
 
 
+def _pixel_scale(X: torch.Tensor) -> int:
+    """The top of the colour scale for X: 255 for uint8, 1 for floats (a warning when float pixels
+    fall outside [0, 1] and will be clipped); other dtypes are refused."""
+    if X.dtype == torch.uint8:
+        return 255
+    if not X.is_floating_point():
+        raise ValueError(f"X holds {X.dtype} pixels; images are uint8 (0–255) or float in [0, 1]: X.to(torch.uint8) if they hold 0–255")
+    low, high = pixel_range(X)
+    if not in_unit_range(low, high):
+        fix = "0–255 values? divide by 255 or pass uint8 images" if low >= 0 else "standardised images? undo it: X * std + mean"
+        warn(f"X holds float pixels from {low:g} to {high:g}; they are drawn clipped to [0, 1] ({fix})")
+    return 1
+
+
 def _image(t: torch.Tensor) -> tuple[np.ndarray, str | None]:
-    """C×H×W (C = 1 or 3) → something ``imshow`` takes, and its colour map."""
-    t = t.detach().float().cpu()
+    """C×H×W (C = 1 or 3) → something ``imshow`` takes, and its colour map. uint8 stays uint8
+    (``imshow`` reads RGB bytes as 0–255); float RGB is clipped to [0, 1] here, as ``imshow`` would."""
+    t = t.detach().cpu()
+    t = t if t.dtype == torch.uint8 else t.float()
     if t.ndim == 3 and t.shape[0] == 3:
-        return t.permute(1, 2, 0).clamp(0, 1).numpy(), None
+        rgb = t.permute(1, 2, 0)
+        return (rgb if t.dtype == torch.uint8 else rgb.clamp(0, 1)).numpy(), None
     return t.reshape(t.shape[-2:]).numpy(), "gray"
 
 
-def _class_indices(labels, n: int, name: str) -> list[int] | None:
-    """Labels as a list of class indices: one-hot/probability rows become their arg-max."""
+def _class_indices(labels, n: int, name: str, class_names: Sequence[str] | None) -> list[int] | None:
+    """Labels as a list of class indices: one-hot/probability rows become their arg-max. Each must
+    name a class: an index into ``class_names`` when given, else a non-negative int."""
     if labels is None:
         return None
-    if isinstance(labels, torch.Tensor) and labels.ndim == 2:
+    labels = torch.as_tensor(labels)
+    if labels.ndim == 2:
         labels = labels.argmax(dim=1)
     if len(labels) < n:
         raise ValueError(f"{n} images to show but only {len(labels)} {name}")
-    return [int(v) for v in labels[:n]]
+    indices = [int(v) for v in labels[:n]]
+    top = len(class_names) if class_names else None
+    bad = [v for v in indices if v < 0 or (top is not None and v >= top)]
+    if bad and top is not None:
+        raise ValueError(f"class_names has {top} names, but {name} include {bad[0]}; give one name per class, e.g. hp.class_names(...)")
+    if bad:
+        raise ValueError(f"{name} must be class indices 0, 1, 2, …, got {bad[0]}")
+    return indices
 
 
 def show_images(
@@ -63,16 +97,27 @@ def show_images(
     predictions: torch.Tensor | Sequence[int] | None = None,
     size: float = 1.3,
 ) -> None:
-    """Grid of the first ``max_images`` images of X (N×1×H×W or N×3×H×W, values in [0, 1]).
+    """Grid of the first ``max_images`` images of X (N×1×H×W or N×3×H×W, a tensor or a NumPy array).
 
-    Titles show ``class_names[label]`` (or the label); with ``predictions``, a wrong
-    prediction is shown in red after the true label. ``labels`` and ``predictions`` are
-    class indices (N,) or one-hot rows N×C, with at least one per image shown.
+    uint8 images are drawn on the 0–255 scale, float images on [0, 1]; float pixels outside
+    [0, 1] are clipped, with a warning. Titles show ``class_names[label]`` (or the label);
+    with ``predictions``, a wrong prediction is shown in red after the true label. ``labels``
+    and ``predictions`` are class indices (N,) or one-hot rows N×C, with at least one per
+    image shown; ``predictions`` need ``labels`` to be compared with.
     """
+    X = torch.as_tensor(X)
     if X.ndim != 4 or X.shape[1] not in (1, 3):
-        raise ValueError(f"show_images expects N×1×H×W or N×3×H×W, got shape {tuple(X.shape)}")
+        raise ValueError(f"show_images expects N×1×H×W or N×3×H×W, got shape {tuple(X.shape)}{layout_fix(X)}")
+    if len(X) == 0:
+        raise ValueError(f"X holds no images (shape {tuple(X.shape)})")
+    if not isinstance(max_images, int) or max_images < 1:
+        raise ValueError(f"max_images must be a positive int, got {max_images!r}")
+    if predictions is not None and labels is None:
+        raise ValueError("predictions are shown beside the true labels: pass those too, show_images(X, labels, class_names, predictions=...)")
     n = min(len(X), max_images)
-    labels, predictions = _class_indices(labels, n, "labels"), _class_indices(predictions, n, "predictions")
+    vmax = _pixel_scale(X[:n])
+    labels = _class_indices(labels, n, "labels", class_names)
+    predictions = _class_indices(predictions, n, "predictions", class_names)
     nrows, ncols = _grid(n, ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows * 1.15), squeeze=False)
     for k, ax in enumerate(axes.flat):
@@ -80,7 +125,7 @@ def show_images(
         if k >= n:
             continue
         img, cmap = _image(X[k])
-        ax.imshow(img, cmap=cmap, vmin=0, vmax=1)
+        ax.imshow(img, cmap=cmap, vmin=0, vmax=vmax)
         if labels is not None:
             label = labels[k]
             title = class_names[label] if class_names else str(label)
@@ -99,7 +144,7 @@ def _show_maps(maps: torch.Tensor, title: str, ncols: int, size: float, cmap: st
     for k, ax in enumerate(axes.flat):
         ax.axis("off")
         if k < n:
-            ax.imshow(maps[k].detach().float().cpu().numpy(), cmap=cmap)
+            ax.imshow(torch.as_tensor(maps[k]).detach().float().cpu().numpy(), cmap=cmap)
             ax.set_title(str(k), fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
@@ -116,7 +161,8 @@ def show_kernels(conv: nn.Conv2d, in_channel: int = 0, max_kernels: int = 32, nc
 
 
 def show_feature_maps(maps: torch.Tensor, max_maps: int = 32, ncols: int = 8, size: float = 1.2, title: str = "feature maps") -> None:
-    """Feature maps of one image, C×H×W (or 1×C×H×W), one panel per channel."""
+    """Feature maps of one image, C×H×W (or 1×C×H×W; a tensor or a NumPy array), one panel per channel."""
+    maps = torch.as_tensor(maps)
     if maps.ndim == 4 and maps.shape[0] == 1:
         maps = maps[0]
     if maps.ndim != 3:
@@ -127,10 +173,18 @@ def show_feature_maps(maps: torch.Tensor, max_maps: int = 32, ncols: int = 8, si
 def plot_history(histories: History | Mapping[str, History], size: tuple[float, float] = (9.0, 3.2)) -> None:
     """Loss (left) and accuracy (right) per epoch for one or several named runs.
 
-    Train accuracy is dashed, test accuracy solid, one colour per run.
+    Train accuracy is dashed, test accuracy solid, one colour per run. ``histories`` is
+    what ``hp.train`` returns, or a dict that names several: ``{"MLP": h_mlp, "CNN": h_cnn}``.
     """
     if isinstance(histories, History):
         histories = {"model": histories}
+    if not isinstance(histories, Mapping) or not histories:
+        got = "an empty dict" if isinstance(histories, Mapping) else f"a {type(histories).__name__}"
+        raise ValueError(f"histories must be a History or a dict of them, got {got}; name each run: "
+                         f"plot_history({{'run 1': h1, 'run 2': h2}})")
+    for name, h in histories.items():
+        if not isinstance(h, History):
+            raise ValueError(f"histories[{name!r}] must be a History (what hp.train returns), got a {type(h).__name__}")
     fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=size)
     for k, (name, h) in enumerate(histories.items()):
         color = f"C{k}"
@@ -197,10 +251,16 @@ def show_confusion_matrix(
 
     Each cell shows its count, or with ``normalize`` its fraction of the row (the
     diagonal is then the per-class accuracy); both axes are labelled with ``class_names``.
+    ``cm`` holds counts (as from ``hp.confusion_matrix``): a matrix of fractions is refused,
+    since its cells would print as 0.
     """
     cm = torch.as_tensor(cm).detach().cpu()
     if cm.ndim != 2 or cm.shape[0] != cm.shape[1]:
         raise ValueError(f"cm must be a square C×C matrix, got shape {tuple(cm.shape)}")
+    if not torch.equal(cm, cm.round()) or (cm < 0).any():
+        odd = cm[(cm != cm.round()) | (cm < 0)][0].item()
+        raise ValueError(f"cm must hold counts (whole numbers ≥ 0), got {odd:g}; pass the counts from hp.confusion_matrix "
+                         f"and normalize=True to show each row's fractions")
     if len(class_names) != len(cm):
         raise ValueError(f"{len(cm)} classes in cm but {len(class_names)} class names")
     values = cm.double()
@@ -235,9 +295,12 @@ def show_misclassified(
     """The first ``max_images`` images of X (N×1×H×W or N×3×H×W) whose prediction is wrong.
 
     Each title reads "true class → predicted class" (in red, as in ``show_images``);
-    the figure's title says how many of the N were wrong.
+    the figure's title says how many of the N were wrong. ``y_true`` and ``y_pred`` are class
+    indices (N,) or one-hot/probability rows N×C (their arg-max is the class).
     """
-    y_true, y_pred = torch.as_tensor(y_true).cpu(), torch.as_tensor(y_pred).cpu()
+    X = torch.as_tensor(X)
+    y_true, y_pred = (torch.as_tensor(y).cpu() for y in (y_true, y_pred))
+    y_true, y_pred = (y.argmax(dim=1) if y.ndim == 2 else y for y in (y_true, y_pred))
     if not (len(X) == len(y_true) == len(y_pred)):
         raise ValueError(f"X, y_true and y_pred must have the same length, got {len(X)}, {len(y_true)}, {len(y_pred)}")
     wrong = (y_true != y_pred).nonzero().flatten()

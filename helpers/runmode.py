@@ -19,9 +19,24 @@ __all__ = ["is_quick", "budget", "run_mode", "gpu_seconds_estimate"]
 T = TypeVar("T")
 
 
+_QUICK = ("1", "true", "yes", "on")
+_FULL = ("0", "false", "no", "off", "")
+
+
 def is_quick() -> bool:
-    """True when ``BOOK_QUICK`` is set to 1/true/yes (CI sets ``BOOK_QUICK=1``)."""
-    return os.environ.get("BOOK_QUICK", "").strip().lower() in {"1", "true", "yes"}
+    """True when ``BOOK_QUICK`` is 1/true/yes/on (CI sets ``BOOK_QUICK=1``); False when it is
+    0/false/no/off, empty or unset (case and spaces do not matter).
+
+    Any other value raises ``ValueError``: read as "not quick", a typo such as ``BOOK_QUICK=y``
+    would start the full budgets (hours on a CPU) without a word.
+    """
+    value = os.environ.get("BOOK_QUICK", "")
+    if value.strip().lower() in _QUICK:
+        return True
+    if value.strip().lower() in _FULL:
+        return False
+    raise ValueError(f"BOOK_QUICK must be one of {', '.join(_QUICK)} (quick runs) or {', '.join(_FULL[:-1])} "
+                     f"or empty (full runs), got {value!r}; e.g. BOOK_QUICK=1")
 
 
 def run_mode() -> str:

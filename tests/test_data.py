@@ -464,7 +464,8 @@ def test_resize_in_chunks_is_resizing_at_once():
     assert whole.shape == (5, 3, 7, 9) and torch.equal(hp.resize_images(X, (7, 9), chunk=2), whole)
     assert torch.allclose(whole, torch.nn.functional.interpolate(X, size=(7, 9), mode="bilinear", antialias=True), atol=1e-6)
     assert torch.equal(hp.resize_to((7, 9))(X), whole) and hp.resize_to((12, 10))(X) is X  # already that size
-    with pytest.raises(ValueError, match=r"^resize_images expects N×C×H×W, got shape \(3, 12, 10\)$"):
+    with pytest.raises(ValueError, match=r"^resize_images expects a batch N×C×H×W, got shape \(3, 12, 10\); "
+                                         r"one image without its batch axis\? X\[None\] has shape \(1, 3, 12, 10\)$"):
         hp.resize_images(X[0], 4)
     for bad in (0, (4,), (4, True), (4, 4.0), (4, 4, 4)):
         with pytest.raises(ValueError, match=r"^size must be a positive int or a pair of them, got"):
@@ -524,3 +525,144 @@ def test_decoding_a_jpeg_tar(tmp_path, monkeypatch):
     assert X[2, 2, :16].float().mean() > 200 and X[2, 0, :16].float().mean() < 60  # ship/0002: blue above, little red
     assert hp.load_data("cifar10", "train", root=tmp_path)[0].shape == (3, 3, 32, 32)  # a second tar, cached beside
     assert len(list((tmp_path / "cache" / "decoded").glob("*.pt"))) == 2
+
+
+# --------------------------------------------------------------------------- a learner's mistakes (issue 19)
+
+
+@pytest.mark.parametrize("y,num_classes,message", [
+    (torch.tensor([[3], [1]]), 10, r"^y must be a 1-D tensor of class indices \(N,\), got shape \(2, 1\); one column\? y\.flatten\(\)$"),
+    (torch.eye(3), 3, r"^y must be a 1-D tensor of class indices \(N,\), got shape \(3, 3\); one-hot rows\? y\.argmax\(dim=1\)$"),
+    (torch.zeros(2, 1, 1, dtype=torch.long), 3, r"^y must be a 1-D tensor of class indices \(N,\), got shape \(2, 1, 1\)$"),
+    (torch.tensor([1.0, 2.0]), 10, r"^y must hold integer class indices, got torch\.float32; convert them: y\.long\(\)$"),
+    (torch.tensor([0, 3]), 3, r"^y holds labels from 0 to 3, outside \[0, 3\); pass num_classes=4 or shift the labels to start at 0$"),
+    (torch.tensor([-1, 2]), 3, r"^y holds labels from -1 to 2, outside \[0, 3\); pass num_classes=3 or shift the labels to start at 0$"),
+    (torch.tensor([0, 1]), 0, r"^num_classes must be a positive int, got 0$"),
+    (torch.tensor([0, 1]), 2.0, r"^num_classes must be a positive int, got 2\.0$"),
+])  # fmt: skip
+def test_to_one_hot_refuses_what_is_not_class_indices(y, num_classes, message):
+    """(N, 1) used to give N×1×10, silently."""
+    with pytest.raises(ValueError, match=message):
+        hp.to_one_hot(y, num_classes)
+
+
+def test_to_one_hot_takes_labels_up_to_the_last_class_and_none():
+    assert hp.to_one_hot(torch.tensor([0, 2]), 3).tolist() == [[1, 0, 0], [0, 0, 1]]
+    assert hp.to_one_hot(torch.zeros(0, dtype=torch.long), 3).shape == (0, 3)
+
+
+@pytest.mark.parametrize("size", [32, 28])
+def test_resize_to_refuses_0_to_255_floats_at_every_size(size):
+    """It used to clamp them to [0, 1] when resizing (to 32) but leave them at 0–255 when not (28)."""
+    with pytest.raises(ValueError, match=r"^resize_to needs float pixels in \[0, 1\] \(it clamps to that range\), got values from 0 to 255; "
+                                         r"0–255 values\? divide by 255, or pass the uint8 images$"):
+        hp.resize_to(size)(torch.linspace(0, 255, 2 * 784).reshape(2, 1, 28, 28))
+
+
+def test_resize_images_refuses_pixels_outside_the_unit_range():
+    with pytest.raises(ValueError, match=r"^resize_images needs float pixels in \[0, 1\] \(it clamps to that range\), got values from "
+                                         r"-1 to 1$"):
+        hp.resize_images(torch.linspace(-1, 1, 2 * 784).reshape(2, 1, 28, 28), 32)
+
+
+def test_resize_to_checks_the_values_of_the_first_float_batch_only(monkeypatch):
+    """One host read for the whole run, not one per batch; uint8 batches need none."""
+    import helpers.checks as checks
+
+    reads, real = [], checks.pixel_range
+    monkeypatch.setattr(checks, "pixel_range", lambda X: reads.append(len(X)) or real(X))
+    resize = hp.resize_to(16)
+    resize(torch.zeros(3, 1, 8, 8, dtype=torch.uint8))
+    for n in (4, 5, 6):
+        resize(torch.rand(n, 1, 8, 8))
+    assert reads == [4]
+
+
+@pytest.mark.parametrize("resize", [hp.resize_to(64), lambda X: hp.resize_images(X, 64)])
+def test_resizers_refuse_channels_last_batches(resize):
+    """An N×H×W×C batch would be resized along (W, C), treating the height as channels."""
+    who = "resize_to" if isinstance(resize, hp.resize_to) else "resize_images"
+    with pytest.raises(ValueError, match=rf"^{who} expects a batch N×C×H×W, got shape \(2, 32, 32, 3\); channels last\? "
+                                         rf"X\.permute\(0, 3, 1, 2\) has shape \(2, 3, 32, 32\)$"):
+        resize(torch.rand(2, 32, 32, 3))
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: hp.resize_to(224 / 2), r"^size must be a positive int or a pair of them, got 112\.0; pixels are whole: size=112$"),
+    (lambda: hp.resize_to(0.5), r"^size must be a positive int or a pair of them, got 0\.5$"),
+    (lambda: hp.resize_to(torch.zeros(2, 1, 8, 8)), r"^size must be a positive int or a pair of them, got a tensor of shape \(2, 1, 8, 8\)$"),
+    (lambda: hp.resize_to(True), r"^size must be a positive int or a pair of them, got True$"),
+    (lambda: hp.resize_to("224"), r"^size must be a positive int or a pair of them, got '224'$"),
+])  # fmt: skip
+def test_sizes_are_whole_pixels(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"resize": 224 / 2}, r"^resize must be a positive int or a pair of them, got 112\.0; pixels are whole: resize=112$"),
+    ({"n": True}, r"^n must be an integer from 1 to 10000 for MNIST test, got True$"),
+    ({"device": "gpu"}, r"^device must be 'cuda', 'cuda:1', 'mps', 'cpu' or None \(the best available\), got 'gpu'$"),
+])  # fmt: skip
+def test_load_data_names_the_argument_that_is_wrong(data_dir, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        hp.load_data("mnist", "test", root=data_dir, **kwargs)
+
+
+def test_load_data_checks_the_device_before_reading(monkeypatch, tmp_path):
+    """A device that is not there fails at once, before a minute of decoding, with get_device's message."""
+    def no_reading(*args):
+        raise AssertionError("read the files before checking the device")
+
+    def no_gpu(device):
+        raise RuntimeError(f"no {device} here")
+
+    monkeypatch.setattr(data_module, "_load_idx_dataset", no_reading)
+    monkeypatch.setattr(data_module, "get_device", no_gpu)
+    with pytest.raises(RuntimeError, match=r"^no cuda here$"):
+        hp.load_data("mnist", "test", root=tmp_path, device="cuda")
+
+
+def test_batches_refuse_a_float_batch_size_and_a_transform_class():
+    X, y = torch.zeros(10, 1), torch.zeros(10)
+    with pytest.raises(ValueError, match=r"^batch_size must be a positive int \(or None for one full batch\), got 4\.0$"):
+        list(hp.batches(X, y, 4.0))
+    with pytest.raises(ValueError, match=r"^transform must be a function of a batch, got the class resize_to; build one with its size"):
+        list(hp.batches(X, y, 4, transform=hp.resize_to))
+
+
+def test_to_float_says_how_to_get_uint8():
+    with pytest.raises(ValueError, match=r"^images must be uint8 or floating point, got torch\.int64; pixels 0–255\? X\.to\(torch\.uint8\)$"):
+        hp.to_float(torch.zeros(2, 1, 4, 4, dtype=torch.int64))
+
+
+def _one_image_tar(folder: Path) -> None:
+    import tarfile
+
+    (folder / "CIFAR10-jpeg").mkdir(parents=True)
+    data = _jpeg(np.full((32, 32, 3), 90, dtype=np.uint8))
+    with tarfile.open(folder / "CIFAR10-jpeg" / "test.tar", "w") as tar:
+        info = tarfile.TarInfo("test/cat/0001.jpg")
+        info.size = len(data)
+        tar.addfile(info, io.BytesIO(data))
+
+
+def test_a_cache_that_cannot_be_written_is_found_before_decoding(tmp_path, monkeypatch):
+    """The data still load (decoded now and at every load), with a warning that says so before the decoding starts."""
+    _one_image_tar(tmp_path / "data")
+    blocker = tmp_path / "a file"
+    blocker.write_text("not a folder")
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(blocker))
+    decoded, real = [], data_module._decode_cifar_tar
+
+    def decode(*args):
+        decoded.append(len(warned))
+        return real(*args)
+
+    monkeypatch.setattr(data_module, "_decode_cifar_tar", decode)
+    with pytest.warns(UserWarning, match=rf"^cannot write the decoded-image cache into {blocker / 'decoded'} \(NotADirectoryError: Not a "
+                                         rf"directory\); decoding test\.tar now and again at every load: set BOOK_CACHE_DIR to a writable "
+                                         rf"folder$") as warned:
+        X, y = hp.load_data("cifar10", "test", root=tmp_path / "data", dtype=torch.uint8)
+    assert decoded == [1] and X.shape == (1, 3, 32, 32) and y.tolist() == [3]
+    assert blocker.read_text() == "not a folder"

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import types
 
 import numpy as np
@@ -55,8 +56,9 @@ def test_to_device_handles_nested_structures():
     assert moved["pair"][1][0].device.type == "cpu"
 
 
-@pytest.mark.parametrize("value,quick", [("1", True), ("true", True), ("yes", True), (" Yes ", True), ("TRUE", True),
-                                         ("0", False), ("", False), ("no", False), (None, False)])
+@pytest.mark.parametrize("value,quick", [("1", True), ("true", True), ("yes", True), (" Yes ", True), ("TRUE", True), ("on", True),
+                                         ("0", False), ("", False), ("no", False), (None, False), ("false", False), ("OFF", False),
+                                         (" ", False)])
 def test_budget_follows_book_quick(monkeypatch, value, quick):
     if value is None:
         monkeypatch.delenv("BOOK_QUICK", raising=False)
@@ -169,3 +171,21 @@ def test_to_device_meta_moves_every_leaf():
     assert type(moved["nested"]) is list and type(moved["nested"][0]) is tuple and type(moved["nested"][1]) is Pair
     assert moved["nested"][1].b == 5 and moved["name"] == "keep" and moved["n"] == 3 and moved["net"] is net
     assert tree["x"].device.type == "cpu"  # tensors are copied, the input is left alone
+
+
+@pytest.mark.parametrize("value", ["2", "y", "quick", "ja", "1.0"])
+def test_an_unknown_book_quick_is_refused_not_read_as_a_full_run(monkeypatch, value):
+    """Read as "not quick", a typo would start the full budgets (hours on a CPU) without a word."""
+    monkeypatch.setenv("BOOK_QUICK", value)
+    message = (r"^BOOK_QUICK must be one of 1, true, yes, on \(quick runs\) or 0, false, no, off or empty \(full runs\), "
+               rf"got '{re.escape(value)}'; e\.g\. BOOK_QUICK=1$")
+    with pytest.raises(ValueError, match=message):
+        hp.is_quick()
+    with pytest.raises(ValueError, match=message):
+        hp.budget(full=3, quick=1)
+
+
+@pytest.mark.parametrize("name", ["gpu", "cuda:x", 3.5])
+def test_a_device_name_that_is_no_device_is_refused(name):
+    with pytest.raises(ValueError, match=rf"^device must be 'cuda', 'cuda:1', 'mps', 'cpu' or None \(the best available\), got {re.escape(repr(name))}$"):
+        hp.get_device(name)

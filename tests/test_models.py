@@ -98,7 +98,8 @@ def test_init_xavier_bounds_weights_and_keeps_biases():
     (lambda: hp.layer_summary(hp.lenet5(), (1, 0, 28)), r"^input_shape must be positive ints like \(1, 1, 28, 28\), got \(1, 0, 28\)$"),
     (lambda: hp.layer_summary(hp.lenet5(), (28,)), r"^input_shape must be positive ints"),
     (lambda: hp.layer_macs(hp.lenet5(), (1, 1.0, 28, 28)), r"^input_shape must be positive ints"),
-    (lambda: hp.lenet5(image_size=8), "larger than"),
+    (lambda: hp.lenet5(image_size=8), r"^image_size: lenet5 needs images of at least 12×12 pixels \(its layers shrink them\), "
+                                      r"got 8; resize them, e\.g\. transform=hp\.resize_to\(12\)$"),
     (lambda: hp.Residual(3, 3, stride=2), r"^a shortcut without a 1×1 conv needs in_channels == out_channels and stride 1$"),
     (lambda: hp.Residual(3, 3, use_1x1conv=True, stride=0), r"^stride must be a positive int, got 0$"),
     (lambda: hp.vgg_block(0, 3, 8), r"^num_convs must be a positive int, got 0$"),
@@ -479,3 +480,72 @@ def test_resnext_block_with_one_group_is_torchvisions_bottleneck_plus_the_conv_b
 def test_bad_resnext_arguments(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# --------------------------------------------------------------------------- a learner's mistakes (issue 19)
+
+
+@pytest.mark.parametrize("make,smallest,name", [
+    (lambda s: hp.lenet5(image_size=s), 12, "lenet5"),
+    (lambda s: hp.lenet5(image_size=s, padding=0), 16, "lenet5"),
+    (lambda s: hp.alexnet(image_size=s), 65, "alexnet"),
+    (lambda s: hp.vgg(((1, 8),) * 5, image_size=s, hidden=8), 32, "vgg with 5 blocks"),
+    (lambda s: hp.vgg(((1, 8),) * 3, image_size=s, hidden=8), 8, "vgg with 3 blocks"),
+])  # fmt: skip
+def test_an_image_size_too_small_names_the_smallest_that_works(make, smallest, name):
+    """Not "kernel 2×2 is larger than the (padded) input 1×1" from a pooling layer deep inside:
+    the builder's own argument, and the size from which it works (checked: it builds and runs)."""
+    with pytest.raises(ValueError, match=rf"^image_size: {name} needs images of at least {smallest}×{smallest} pixels \(its layers shrink "
+                                         rf"them\), got {smallest - 1}; resize them, e\.g\. transform=hp\.resize_to\({smallest}\)$"):
+        make(smallest - 1)
+    with torch.device("meta"):
+        assert make(smallest)(torch.zeros(1, 1, smallest, smallest)).shape == (1, 10)
+
+
+def test_the_builders_record_the_image_size_they_were_built_for():
+    assert hp.lenet5().image_size == 28 and hp.lenet5(3, image_size=32, padding=0).image_size == 32
+    assert hp.alexnet().image_size == 224 and hp.alexnet(image_size=96).image_size == 96
+    assert hp.vgg(((1, 8),)).image_size == 224 and hp.vgg(((1, 8),), image_size=32, hidden=8).image_size == 32
+
+
+def test_layer_summary_without_the_batch_axis_says_so():
+    with pytest.raises(ValueError, match=r"^model: its first convolution takes 1-channel images N×1×H×W, got shape \(1, 28, 28\); one image "
+                                         r"without its batch axis\? X\[None\] has shape \(1, 1, 28, 28\) \(torch: mat1 and mat2 shapes "
+                                         r"cannot be multiplied \(16x25 and 400x120\)\)$"):
+        hp.layer_summary(hp.lenet5(), (1, 28, 28), show=False)
+
+
+@pytest.mark.parametrize("summarise", [lambda net, shape: hp.layer_summary(net, shape, show=False), hp.count_macs, hp.layer_macs])
+def test_summaries_at_another_size_name_the_size_the_model_was_built_for(summarise):
+    with pytest.raises(ValueError, match=r"^model: built for 28×28 images \(image_size=28\), got 32×32; build it with image_size=32, or "
+                                         r"resize the images: transform=hp\.resize_to\(28\) \(torch: mat1 and mat2 shapes cannot be "
+                                         r"multiplied \(1x576 and 400x120\)\)$"):
+        summarise(hp.lenet5(), (1, 1, 32, 32))
+    with pytest.raises(ValueError, match=r"^model: its first convolution takes 1-channel images N×1×H×W, got shape \(1, 3, 28, 28\); build "
+                                         r"it with in_channels=3 \(torch: Given groups=1, weight of size \[6, 1, 5, 5\]"):
+        summarise(hp.lenet5(), (1, 3, 28, 28))
+
+
+def test_summaries_that_fail_for_another_reason_keep_torchs_error():
+    """A mismatch the checks cannot name from outside stays torch's own error, unchanged."""
+    net = nn.Sequential(nn.Linear(3, 4), nn.Linear(5, 2))  # built wrong inside: not the reader's input
+    with pytest.raises(RuntimeError, match=r"^mat1 and mat2 shapes cannot be multiplied \(1x4 and 5x2\)$"):
+        hp.layer_summary(net, (1, 3), show=False)
+    with pytest.raises(RuntimeError, match=r"^mat1 and mat2 shapes cannot be multiplied \(1x4 and 5x2\)$"):
+        hp.count_macs(net, (1, 3))
+
+
+@pytest.mark.parametrize("call", [lambda m: hp.count_parameters(m), lambda m: hp.layer_summary(m, (1, 1, 28, 28)),
+                                  lambda m: hp.count_macs(m, (1, 1, 28, 28)), lambda m: hp.layer_macs(m, (1, 1, 28, 28))])
+def test_the_function_that_builds_a_model_is_not_a_model(call):
+    with pytest.raises(ValueError, match=r"^model must be a network \(an nn\.Module\), got the function lenet5; call it to build one: "
+                                         r"lenet5\(\.\.\.\)$"):
+        call(hp.lenet5)
+
+
+def test_input_shape_is_a_shape_not_a_batch():
+    with pytest.raises(ValueError, match=r"^input_shape must be a shape like \(1, 1, 28, 28\), got a tensor of shape \(2, 1, 28, 28\); pass "
+                                         r"a shape, e\.g\. \(1, \*X\.shape\[1:\]\) for one image$"):
+        hp.layer_summary(hp.lenet5(), torch.zeros(2, 1, 28, 28))
+    with pytest.raises(ValueError, match=r"^input_shape must be a shape like \(1, 1, 28, 28\), got a tensor of shape \(2, 1, 28, 28\)"):
+        hp.count_macs(hp.lenet5(), torch.zeros(2, 1, 28, 28))

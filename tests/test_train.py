@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import warnings
 
 import pytest
 import torch
@@ -90,9 +91,11 @@ def test_never_silently_trains_on_cpu_when_cuda_was_asked_for():
       r"train_data: X and y must hold the same, non-zero number of examples \(0 vs 0\)"),
      ({"epochs": 1, "test_data": (torch.randn(3, 4), torch.zeros(2))},
       r"test_data: X and y must hold the same, non-zero number of examples \(3 vs 2\)"),
-     ({"epochs": 1, "train_data": torch.randn(8, 4)}, r"train_data must be a pair of tensors \(X, y\)"),
-     ({"epochs": 1, "train_data": (torch.randn(8, 4), torch.zeros(8), torch.zeros(8))}, r"train_data must be a pair of tensors \(X, y\)"),
-     ({"epochs": 1, "train_data": (torch.randn(8, 4), [0] * 8)}, r"train_data must be a pair of tensors \(X, y\)")],
+     ({"epochs": 1, "train_data": torch.randn(8, 4)},
+      r"train_data must be a pair of tensors \(X, y\), got a Tensor; e\.g\. hp\.train\(model, \(X, y\), \(X_test, y_test\), epochs=\.\.\.\)"),
+     ({"epochs": 1, "train_data": (torch.randn(8, 4), torch.zeros(8), torch.zeros(8))},
+      r"train_data must be a pair of tensors \(X, y\), got a tuple of \(Tensor, Tensor, Tensor\); e\.g\. .*"),
+     ({"epochs": 1, "train_data": (torch.randn(8, 4), [0] * 8)}, r"train_data must be a pair of tensors \(X, y\), got a tuple of \(Tensor, list\); .*")],
 )  # fmt: skip
 def test_bad_training_arguments(kwargs, message):
     kwargs.setdefault("train_data", (torch.randn(8, 4), torch.randint(0, 2, (8,))))
@@ -484,7 +487,7 @@ def test_evaluate_runs_on_the_models_device(monkeypatch):
     """The batches go to the model's device (here 'meta', so the count itself cannot be read back)."""
     calls = []
 
-    def count_correct(model, X, y, batch_size, autocast, transform):
+    def count_correct(model, X, y, batch_size, autocast, transform, labels, name):
         calls.append((X.device.type, y.device.type, batch_size))
         raise _Stop("stopped before counting")
 
@@ -537,3 +540,393 @@ def test_data_labels_and_counters_live_on_the_training_device(monkeypatch):
     with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor"):
         hp.train(nn.Linear(4, 2), (X, y), (X[:4], y[:4]), epochs=1, device="meta", progress=False)
     assert seen == [("meta", "meta", 8), ("meta", "meta", 4)]
+
+
+# --------------------------------------------------------------------------- a learner's mistakes (issue 19)
+
+
+def _mlp(outputs: int = 10) -> nn.Sequential:
+    return nn.Sequential(nn.Flatten(), nn.Linear(64, outputs))
+
+
+def _digits(n: int = 40, seed: int = 0):
+    """n images 1×8×8 in [0, 1] and labels covering 0…9."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 1, 8, 8, generator=g), torch.arange(n) % 10
+
+
+def test_an_optimizer_of_another_model_is_refused_before_any_step():
+    """The optimiser left over from an earlier cell: it would step another network, and this one would never change."""
+    X, y = _digits()
+    net, other = _mlp(), _mlp()
+    before = [p.clone() for p in net.parameters()]
+    with pytest.raises(ValueError, match=r"^optimizer holds none of this model's parameters \(built for another model, e\.g\. in an "
+                                         r"earlier cell\?\), so nothing would train; build it from this one: "
+                                         r"torch\.optim\.SGD\(model\.parameters\(\), \.\.\.\)$"):
+        hp.train(net, (X, y), epochs=1, optimizer=torch.optim.SGD(other.parameters(), lr=0.1), device="cpu", progress=False)
+    assert all(torch.equal(a, b) for a, b in zip(before, net.parameters()))
+
+
+def test_an_optimizer_that_misses_some_parameters_warns_and_trains_the_rest():
+    X, y = _digits()
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.5)
+    net[3] = nn.Linear(16, 10)  # replaced after the optimiser was built
+    first, last = net[1].weight.clone(), net[3].weight.clone()
+    with pytest.warns(UserWarning, match=r"^optimizer holds 2 of the model's 4 trainable parameters; the others \(3\.weight, 3\.bias\) "
+                                         r"will never change: build it after the last change to the model$"):
+        hp.train(net, (X, y), epochs=1, optimizer=optimizer, device="cpu", progress=False)
+    assert not torch.equal(net[1].weight, first) and torch.equal(net[3].weight, last)
+
+
+@pytest.mark.parametrize("bias,listed", [(True, r"1\.weight, 1\.bias, 2\.weight, …"), (False, r"1\.weight, 1\.bias, 2\.weight")])
+def test_the_missing_parameters_listed_are_at_most_three(bias, listed):
+    net = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 4, bias=bias))
+    optimizer = torch.optim.SGD(net[0].parameters(), lr=0.1)
+    with pytest.warns(UserWarning, match=rf"holds 2 of the model's {5 + bias} trainable parameters; the others \({listed}\) will"):
+        hp.train(net, (torch.rand(8, 4), torch.arange(8) % 4), epochs=1, optimizer=optimizer, device="cpu", progress=False)
+
+
+def test_frozen_parameters_need_not_be_in_the_optimizer():
+    """Fine-tuning the last layer only: the frozen ones are not the optimiser's business (no warning)."""
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 16), nn.ReLU(), nn.Linear(16, 10))
+    net[1].requires_grad_(False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hp.train(net, _digits(), epochs=1, optimizer=torch.optim.SGD(net[3].parameters(), lr=0.1), device="cpu", progress=False)
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    ({"optimizer": torch.optim.Adam},
+     r"^optimizer must be built from the model's parameters, got the class Adam; e\.g\. optimizer=torch\.optim\.Adam\(model\.parameters\(\), lr=0\.001\)$"),
+    ({"optimizer": "adam"}, r"^optimizer must be a torch\.optim optimiser, got a str$"),
+    ({"loss_fn": nn.CrossEntropyLoss}, r"^loss_fn must be a loss to call, got the class CrossEntropyLoss; pass an instance: loss_fn=nn\.CrossEntropyLoss\(\)$"),
+    ({"loss_fn": "cross_entropy"}, r"^loss_fn must be a function of \(logits, y\), e\.g\. nn\.CrossEntropyLoss\(\), got 'cross_entropy'$"),
+    ({"transform": hp.resize_to}, r"^transform must be a function of a batch, got the class resize_to; build one with its size: transform=hp\.resize_to\(224\)$"),
+    ({"transform": 32}, r"^transform must be a function of a batch, got 32; to resize each batch to 32×32: transform=hp\.resize_to\(32\)$"),
+    ({"transform": "resize"}, r"^transform must be a function of a batch, got 'resize'$"),
+    ({"batch_size": 32.5}, r"^batch_size must be a positive int \(or None for one full batch\), got 32\.5$"),
+    ({"batch_size": True}, r"^batch_size must be a positive int \(or None for one full batch\), got True$"),
+])  # fmt: skip
+def test_a_class_or_a_value_where_an_object_belongs_is_refused(kwargs, message):
+    X, y = _digits()
+    with pytest.raises(ValueError, match=message):
+        hp.train(_mlp(), (X, y), epochs=1, device="cpu", progress=False, **kwargs)
+
+
+@pytest.mark.parametrize("transform,message", [
+    (hp.resize_to, r"^transform must be a function of a batch, got the class resize_to; build one with its size"),
+    (32, r"^transform must be a function of a batch, got 32; to resize each batch to 32×32"),
+])  # fmt: skip
+def test_a_transform_that_is_no_function_is_refused_in_either_layout(transform, message):
+    """Also where each batch is made channels-last after the transform (a conv network's
+    default), and in evaluate: the refusal comes before the transform is wrapped."""
+    X, y = _digits()
+    for channels_last in (True, False):
+        with pytest.raises(ValueError, match=message):
+            hp.train(_mlp(), (X, y), epochs=1, transform=transform, channels_last=channels_last, device="cpu", progress=False)
+        with pytest.raises(ValueError, match=message):
+            hp.evaluate(_mlp(), X, y, transform=transform, channels_last=channels_last)
+
+
+@pytest.mark.parametrize("lr", [float("nan"), float("inf")])
+def test_a_learning_rate_that_is_no_number_is_refused(lr):
+    net = _mlp()
+    with pytest.raises(ValueError, match=rf"^optimizer has the learning rate {lr}; give a finite one, e\.g\. lr=0\.01$"):
+        hp.train(net, _digits(), epochs=1, optimizer=torch.optim.SGD(net.parameters(), lr=lr), device="cpu", progress=False)
+
+
+@pytest.mark.parametrize("model,message", [
+    (hp.lenet5, r"^model must be a network \(an nn\.Module\), got the function lenet5; call it to build one: lenet5\(\.\.\.\)$"),
+    (nn.Linear, r"^model must be a network \(an nn\.Module\), got the class Linear; call it to build one: Linear\(\.\.\.\)$"),
+    ("lenet", r"^model must be a network \(an nn\.Module\), got a str$"),
+])  # fmt: skip
+def test_train_and_evaluate_need_a_built_model(model, message):
+    X, y = _digits()
+    with pytest.raises(ValueError, match=message):
+        hp.train(model, (X, y), epochs=1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match=message):
+        hp.evaluate(model, X, y)
+
+
+def test_labels_of_shape_n_by_1_are_refused_everywhere():
+    X, y = _digits()
+    net = _mlp()
+    column = r"labels of shape \(40, 1\) are one column, not class indices \(N,\) or one-hot rows \(N, C\); flatten them: y\.flatten\(\)$"
+    with pytest.raises(ValueError, match="^y: " + column):
+        hp.evaluate(net, X, y[:, None])
+    with pytest.raises(ValueError, match="^y: " + column):
+        hp.accuracy(net(X), y[:, None])
+    with pytest.raises(ValueError, match="^train_data: " + column):
+        hp.train(net, (X, y[:, None]), epochs=1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match="^test_data: " + column):
+        hp.train(net, (X, y), (X, y[:, None]), epochs=1, device="cpu", progress=False)
+
+
+@pytest.mark.parametrize("labels,message", [
+    (lambda y: y.float(), r"^train_data: y must hold integer class indices, got torch\.float32; convert them: y\.long\(\)$"),
+    (lambda y: y > 4, r"^train_data: y must hold integer class indices, got torch\.bool; convert them: y\.long\(\)$"),
+    (lambda y: y[:, None, None], r"^train_data: labels must be class indices \(N,\) or one-hot rows \(N, C\), got shape \(40, 1, 1\)$"),
+    (lambda y: y - 1, r"^train_data: class indices count from 0, got a label -1; shift them so the first class is 0$"),
+])  # fmt: skip
+def test_labels_that_are_not_class_indices_are_refused(labels, message):
+    X, y = _digits()
+    with pytest.raises(ValueError, match=message):
+        hp.train(_mlp(), (X, labels(y)), epochs=1, device="cpu", progress=False)
+
+
+def test_labels_the_model_has_no_output_for_are_refused():
+    X, y = _digits()
+    with pytest.raises(ValueError, match=r"^y: labels run from 1 to 10, but the model's 10 class scores are classes 0 to 9; labels count "
+                                         r"from 0: pass y - 1$"):
+        hp.evaluate(_mlp(), X, y + 1)
+    too_few = r"^model: returns 5 class scores \(classes 0 to 4\), but {} has labels up to 9; build it with 10 outputs, e\.g\. num_classes=10$"
+    with pytest.raises(ValueError, match=too_few.format("y")):
+        hp.evaluate(_mlp(5), X, y)
+    with pytest.raises(ValueError, match=too_few.format("y")):
+        hp.accuracy(_mlp(5)(X), y)
+    with pytest.raises(ValueError, match=too_few.format("train_data")):  # not torch's "Target 9 is out of bounds"
+        hp.train(_mlp(5), (X, y), epochs=1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match=too_few.format("test_data")):
+        hp.train(_mlp(5), (X, y % 5), (X, y), epochs=1, device="cpu", progress=False)
+
+
+def test_labels_from_1_to_more_than_the_outputs_are_too_few_outputs():
+    """1 … 11 on 10 outputs: not just shifted by one (the message names the outputs needed)."""
+    X, _ = _digits(44)
+    with pytest.raises(ValueError, match=r"^model: returns 10 class scores \(classes 0 to 9\), but y has labels up to 11; build it with 12"):
+        hp.evaluate(_mlp(), X, torch.arange(44) % 11 + 1)
+
+
+def test_one_hot_labels_must_have_a_column_per_output():
+    X, y = _digits()
+    with pytest.raises(ValueError, match=r"^y: one-hot labels have 12 columns but the model returns 10 class scores; make them agree, "
+                                         r"e\.g\. hp\.to_one_hot\(y, 10\)$"):
+        hp.evaluate(_mlp(), X, hp.to_one_hot(y, 12))
+    net = _mlp(12)
+    assert hp.evaluate(net, X, hp.to_one_hot(y, 12)) == hp.evaluate(net, X, y)  # as wide as the outputs: accepted
+
+
+@pytest.mark.parametrize("call", [lambda net, X, y: hp.evaluate(net, X, y), lambda net, X, y: hp.accuracy(net(X), y),
+                                  lambda net, X, y: hp.train(net, (X, y), epochs=1, device="cpu", progress=False)])
+def test_a_model_with_one_output_is_refused(call):
+    """arg-max over one score is always class 0: the accuracy would be the share of class 0."""
+    X, y = _digits()
+    with pytest.raises(ValueError, match=r"^model: returns 1 score per example, but the predicted class is the arg-max over C ≥ 2 class "
+                                         r"scores: give it one output per class, e\.g\. nn\.Linear\(\.\.\., 2\) for two classes$"):
+        call(_mlp(1), X, y % 2)
+
+
+def test_a_model_without_n_by_c_outputs_is_refused():
+    X, y = _digits()
+    with pytest.raises(ValueError, match=r"^model: must return N×C class scores \(one row per example\), got shape \(40, 10, 1, 1\) for 40 "
+                                         r"examples; end the model with nn\.Flatten\(\) and a Linear layer$"):
+        hp.train(nn.Sequential(nn.Conv2d(1, 10, 8)), _digits(), epochs=1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match=r"^model: must return N×C class scores \(one row per example\), got shape \(1, 10\) for 40 examples$"):
+        hp.evaluate(nn.Sequential(nn.Flatten(0), nn.Linear(40 * 64, 10), nn.Unflatten(0, (1, 10))), X, y)
+
+
+def test_accuracy_names_its_arguments():
+    X, y = _digits()
+    logits = _mlp()(X)
+    with pytest.raises(ValueError, match=r"^logits must be N×C class scores, got \(40,\); the order is accuracy\(logits, y\)$"):
+        hp.accuracy(y, logits)
+    with pytest.raises(ValueError, match=r"^logits must be N×C class scores, got list; the order is accuracy\(logits, y\)$"):
+        hp.accuracy([[0.1, 0.9]], y)
+    with pytest.raises(ValueError, match=r"^y must be a tensor of 40 labels, one per row of logits, got 39$"):
+        hp.accuracy(logits, y[:39])
+    with pytest.raises(ValueError, match=r"^y must be a tensor of 40 labels, one per row of logits, got list$"):
+        hp.accuracy(logits, y.tolist())
+
+
+def test_nan_or_infinite_pixels_are_refused_before_training():
+    X, y = _digits()
+    X[3, 0, 5, 5], X[7, 0, 0, 0] = float("nan"), float("inf")
+    net = _mlp()
+    before = [p.clone() for p in net.parameters()]
+    nan = r"holds NaN or infinite values in 2 example\(s\), the first at index 3; drop or repair them, e\.g\. keep = "
+    with pytest.raises(ValueError, match=r"^train_data: X " + nan):
+        hp.train(net, (X, y), epochs=1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match=r"^test_data: X " + nan):
+        hp.train(net, (X.nan_to_num(posinf=1.0), y), (X, y), epochs=1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match=r"^X " + nan):
+        hp.evaluate(net, X, y)
+    assert torch.equal(before[0], net[1].weight)
+
+
+@pytest.mark.parametrize("value,index", [(float("inf"), 2), (float("-inf"), 5)])
+def test_one_infinite_pixel_is_refused_too(value, index):
+    """Without a NaN, the smallest or the largest pixel is the infinite one."""
+    X, y = _digits()
+    X[index, 0, 1, 1] = value
+    with pytest.raises(ValueError, match=rf"^X holds NaN or infinite values in 1 example\(s\), the first at index {index}; "):
+        hp.evaluate(_mlp(), X, y)
+
+
+def test_a_loss_that_turns_nan_stops_training_at_that_epoch():
+    """The loss is NaN from the fifth batch on (two batches an epoch): training stops after epoch 3, not 10."""
+    X, y = _digits()
+    calls = []
+
+    def loss_fn(logits, yb):
+        calls.append(len(yb))
+        return nn.functional.cross_entropy(logits, yb) * (float("nan") if len(calls) >= 5 else 1.0)
+
+    with pytest.raises(FloatingPointError, match=r"^train: the loss became nan in epoch 3 of 10, so training stopped \(the weights are no "
+                                                 r"longer numbers\); the data hold no NaN, so the likely cause is a learning rate too "
+                                                 r"large: rebuild the model and train with a smaller one, e\.g\. lr=0\.001$"):
+        hp.train(_mlp(), (X, y), epochs=10, batch_size=20, loss_fn=loss_fn, device="cpu", progress=False)
+    assert len(calls) == 6
+
+
+def test_a_learning_rate_far_too_large_ends_in_a_clear_error():
+    X, y = _digits()
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+    with pytest.raises(FloatingPointError, match=r"^train: the loss became (nan|inf) in epoch \d+ of 20, so training stopped"):
+        hp.train(net, (X, y), epochs=20, optimizer=torch.optim.SGD(net.parameters(), lr=1e12), device="cpu", progress=False)
+
+
+def test_nan_weights_make_evaluate_refuse_instead_of_scoring_class_0():
+    X, y = _digits()
+    net = _mlp()
+    with torch.no_grad():
+        net[1].weight[0, 0] = float("nan")
+    with pytest.raises(ValueError, match=r"^model: its class scores are NaN or infinite for 40 of 40 examples, so they predict nothing; "
+                                         r"its weights are probably NaN \(a training run that diverged\): retrain it with a smaller "
+                                         r"learning rate$"):
+        hp.evaluate(net, X, y, batch_size=16)
+    with torch.no_grad():
+        net[1].weight[0, 0] = 0.0
+        net[1].bias[3] = float("inf")  # one class's score infinite for every example
+    with pytest.raises(ValueError, match=r"^model: its class scores are NaN or infinite for 40 of 40 examples"):
+        hp.evaluate(net, X, y)
+
+
+def test_integer_images_other_than_uint8_are_refused():
+    X, y = _digits()
+    with pytest.raises(ValueError, match=r"^X holds torch\.int64 images; images are uint8 \(0–255\) or float in \[0, 1\]: "
+                                         r"X\.to\(torch\.uint8\) if they hold 0–255$"):
+        hp.train(hp.lenet5(image_size=8 + 8), ((X * 255).long().repeat(1, 1, 2, 2), y), epochs=1, device="cpu", progress=False)
+    as_float = hp.train(_mlp(), ((X * 255).long(), y), epochs=1, transform=lambda xb: xb.float() / 255, device="cpu", progress=False)
+    assert as_float.epochs == 1  # a transform that converts them is the reader's choice
+
+
+def test_float_images_in_0_to_255_get_a_warning_and_still_train():
+    X, y = _digits()
+    with pytest.warns(UserWarning, match=r"^train_data: X holds float pixels from 0\.\d+ to 25\d\.\d+: 0–255 values\? The models here "
+                                         r"expect \[0, 1\]: divide by 255 \(or keep the images uint8: each batch is then scaled for you\)$"):
+        history = hp.train(_mlp(), (X * 255, y), epochs=1, device="cpu", progress=False)
+    assert history.epochs == 1
+    with pytest.warns(UserWarning, match=r"^X holds float pixels from"):
+        hp.evaluate(_mlp(), X * 255, y)
+    with pytest.warns(UserWarning, match=r"^X holds float pixels from 0\.\d+ to 1\.5: 0–255 values\?"):
+        hp.evaluate(_mlp(), X / X.max() * 1.5, y)
+
+
+def test_pixels_up_to_1_001_are_float_rounding_not_0_to_255():
+    X, y = _digits()
+    X = X.double() / X.max() * (1 + 1e-3)  # the largest exactly 1.001
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hp.evaluate(_mlp().double(), X, y)
+
+
+def test_the_books_legal_inputs_stay_silent():
+    """Images in [0, 1] (and a grey conversion 1 + 1e-7 above), uint8 images, standardised images,
+    one-hot labels, labels of a few of the classes, a batch norm model with a last batch of two."""
+    X, y = _digits()
+    grey = (X.repeat(1, 3, 1, 1) * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
+    bn = nn.Sequential(nn.Flatten(), nn.Linear(64, 8), nn.BatchNorm1d(8), nn.Linear(8, 10))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hp.train(_mlp(), (X, y), (X, y), epochs=1, device="cpu", progress=False)
+        hp.train(_mlp(), ((X * 255).to(torch.uint8), y), epochs=1, device="cpu", progress=False)
+        hp.train(_mlp(), ((X - 0.5) / 0.3, y), epochs=1, device="cpu", progress=False)
+        hp.train(_mlp(), (X, hp.to_one_hot(y)), epochs=1, device="cpu", progress=False)
+        hp.train(_mlp(), (grey.clamp(max=1) + 1e-7, y), epochs=1, device="cpu", progress=False)
+        hp.train(bn, (X[:34], y[:34]), epochs=1, batch_size=16, device="cpu", progress=False)
+        net = _mlp()
+        few = y < 3
+        expected = (net(X[few]).argmax(1) == y[few]).float().mean().item()
+        assert hp.evaluate(net, X[few], y[few]) == pytest.approx(expected) and hp.accuracy(net(X[few]), y[few]).item() == pytest.approx(expected)
+
+
+# --------------------------------------------------------------------------- a network fed what it was not built for
+
+
+def test_lenet_built_for_28_pixels_fed_32_names_both_sizes():
+    """The lab's trap: LeNet-5 for CIFAR-10 left at the default image_size=28."""
+    X, y = torch.rand(8, 3, 32, 32), torch.arange(8)
+    with pytest.raises(ValueError, match=r"^model: built for 28×28 images \(image_size=28\), got 32×32; build it with image_size=32, or "
+                                         r"resize the images: transform=hp\.resize_to\(28\) \(torch: mat1 and mat2 shapes cannot be "
+                                         r"multiplied \(8x576 and 400x120\)\)$"):
+        hp.train(hp.lenet5(3, modern=True), (X, y), epochs=1, device="cpu", progress=False)
+    with pytest.raises(ValueError, match=r"^model: built for 28×28 images \(image_size=28\), got 32×32"):
+        hp.evaluate(hp.lenet5(3), X, y)
+    net = hp.lenet5(3)  # the fix it names works: the same as resizing first
+    assert hp.evaluate(net, X, y, transform=hp.resize_to(28)) == hp.evaluate(net, hp.resize_images(X, 28), y)
+
+
+@pytest.mark.parametrize("X,message", [
+    (torch.rand(8, 28, 28), r"^model: its first convolution takes 1-channel images N×1×H×W, got shape \(8, 28, 28\); grey images without "
+                            r"a channel axis\? X\.unsqueeze\(1\) has shape \(8, 1, 28, 28\) \(torch: "),
+    (torch.rand(8, 3, 28, 28), r"^model: its first convolution takes 1-channel images N×1×H×W, got shape \(8, 3, 28, 28\); build it "
+                               r"with in_channels=3 \(torch: Given groups=1"),
+    (torch.rand(8, 28, 28, 1), r"^model: its first convolution takes 1-channel images N×1×H×W, got shape \(8, 28, 28, 1\); channels "
+                               r"last\? X\.permute\(0, 3, 1, 2\) has shape \(8, 1, 28, 28\) \(torch: "),
+])  # fmt: skip
+def test_images_a_network_cannot_take_are_named_in_the_readers_terms(X, message):
+    with pytest.raises(ValueError, match=message):
+        hp.train(hp.lenet5(), (X, torch.arange(8)), epochs=1, device="cpu", progress=False)
+
+
+def test_a_transform_of_ones_own_must_return_float_pixels():
+    X8 = torch.randint(0, 256, (8, 1, 28, 28), dtype=torch.uint8)
+    with pytest.raises(ValueError, match=r"^model: it computes with float pixels, got torch\.uint8 ones; a transform= of your own must "
+                                         r"return floats, e\.g\. hp\.to_float\(xb\) \(torch: "):
+        hp.train(hp.lenet5(), (X8, torch.arange(8)), epochs=1, transform=lambda xb: xb.flip(3), device="cpu", progress=False)
+
+
+def test_batch_norm_on_a_last_mini_batch_of_one_says_which_batch_size_to_pick():
+    bn = nn.Sequential(nn.Flatten(), nn.Linear(64, 8), nn.BatchNorm1d(8), nn.Linear(8, 10))
+    X, y = _digits(33)
+    with pytest.raises(ValueError, match=r"^model: batch norm cannot train on a batch of 1 example \(it normalises over the batch\); with "
+                                         r"hp\.train choose a batch_size that leaves no last mini-batch of one \(len\(X\) % batch_size "
+                                         r"!= 1\) \(torch: Expected more than 1 value per channel when training"):
+        hp.train(bn, (X, y), epochs=1, batch_size=16, device="cpu", progress=False)
+
+
+def test_a_dense_layer_of_another_size_is_explained_for_any_network():
+    """A network of the reader's own (no recorded image_size): the dense layer's two sizes."""
+    net = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4 * 26 * 26, 10))
+    with pytest.raises(ValueError, match=r"^model: a dense layer gets 3600 features per example but expects 2704: the network was built "
+                                         r"for other images than 1×32×32; hp\.layer_summary\(model, \(1, 1, 32, 32\)\) shows where "
+                                         r"\(torch: mat1 and mat2 shapes cannot be multiplied \(8x3600 and 2704x10\)\)$"):
+        hp.evaluate(net, torch.rand(8, 1, 32, 32), torch.arange(8))
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda net, X, y: hp.evaluate(net, X, y), "y"),
+    (lambda net, X, y: hp.accuracy(net(X), y), "y"),
+    (lambda net, X, y: hp.train(net, (X, y.clamp(min=0)), (X, y), epochs=1, device="cpu", progress=False), "test_data"),
+])  # fmt: skip
+def test_negative_labels_are_named_where_they_were_passed(call, name):
+    X, y = _digits()
+    with pytest.raises(ValueError, match=rf"^{name}: class indices count from 0, got a label -1; shift them so the first class is 0$"):
+        call(_mlp(), X, y - 1)
+
+
+def test_a_transform_that_scales_the_pixels_is_trusted_with_them():
+    """0–255 floats or int64 images, scaled by the reader's own transform: no warning, no refusal
+    (in train, on the test data, and in evaluate)."""
+    X, y = _digits()
+    as_bytes = (X * 255).round()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        hp.train(_mlp(), (as_bytes, y), (as_bytes, y), epochs=1, transform=lambda xb: xb / 255, device="cpu", progress=False)
+        net = _mlp()
+        scaled = hp.evaluate(net, as_bytes / 255, y)
+        assert hp.evaluate(net, as_bytes, y, transform=lambda xb: xb / 255) == scaled
+        assert hp.evaluate(net, as_bytes.long(), y, transform=lambda xb: xb.float() / 255) == scaled
