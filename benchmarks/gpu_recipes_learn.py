@@ -42,13 +42,14 @@ import helpers as hp
 WINDOW = 20  # steps averaged
 MARGIN = 0.3  # nats below chance that count as "learning"
 CHANCE = math.log(10)
+# chapter 09's VGG-11, channels / 4
 NARROW_VGG11 = (
     (1, 16),
     (1, 32),
     (2, 64),
     (2, 128),
     (2, 128),
-)  # chapter 09's VGG-11, channels / 4
+)
 
 
 @dataclass

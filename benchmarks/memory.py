@@ -77,6 +77,7 @@ def measure(recipe: str, path: str, steps: int, device: str | None) -> dict:
     net = _model(kind, size)
     n = steps * 128
     optimizer = torch.optim.SGD(net.parameters(), lr=0.01)
+    # warm-up
     hp.train(
         net,
         (X[:128], y[:128]),
@@ -86,7 +87,7 @@ def measure(recipe: str, path: str, steps: int, device: str | None) -> dict:
         device=device,
         transform=transform,
         progress=False,
-    )  # warm-up
+    )
     history = hp.train(
         net,
         (X[:n], y[:n]),
@@ -200,6 +201,7 @@ def main() -> None:
                 f"{resize:>15}",
                 flush=True,
             )
+            # NaN (no resize) → null
             rows.append(
                 {
                     "recipe": recipe,
@@ -207,7 +209,7 @@ def main() -> None:
                     "allocated": True,
                     **{k: (None if v != v else v) for k, v in r.items()},
                 }
-            )  # NaN (no resize) → null
+            )
     if args.json:
         write_results(args.json, hp.device_name(args.device), rows, steps=args.steps)
 

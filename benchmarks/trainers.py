@@ -117,10 +117,11 @@ def copy_weights(src: nn.Module, dst: nn.Module) -> None:
 
 def d2l_data(d2l, w: Workload, root: str):
     """The textbook's data module, reading the same files, cut to the same subsets."""
+    # its root is a default argument; num_workers stays 4
     d2l.DataModule.__init__.__defaults__ = (
         root,
         4,
-    )  # its root is a default argument; num_workers stays 4
+    )
     data = d2l.FashionMNIST(batch_size=128, resize=(w.size, w.size))
     if w.n_train:
         data.train = torch.utils.data.Subset(data.train, range(w.n_train))
@@ -144,9 +145,8 @@ def run(name: str, w: Workload, d2l, device: torch.device, root: str) -> dict:
         ours.apply(hp.init_xavier)
     theirs = w.make_d2l()
     if any(isinstance(m, nn.modules.lazy.LazyModuleMixin) for m in theirs.modules()):
-        theirs.apply_init(
-            [torch.zeros(1, 1, w.size, w.size)]
-        )  # materialise d2l.LeNet's lazy layers
+        # materialise d2l.LeNet's lazy layers
+        theirs.apply_init([torch.zeros(1, 1, w.size, w.size)])
     copy_weights(ours, theirs.net)
     theirs.board.display = False
 

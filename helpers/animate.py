@@ -364,9 +364,8 @@ class WindowAnimation:
         lines = [self._footer(f) for f in self.frames] + [
             self._header(k) for k in range(len(self.frames))
         ]
-        text_width = 2 * margin + 7.5 * max(
-            len(line) for line in lines
-        )  # header and footer, 9 pt
+        # header and footer, 9 pt
+        text_width = 2 * margin + 7.5 * max(len(line) for line in lines)
         return {
             "panels": panels,
             "origin": origin,
@@ -536,9 +535,8 @@ class WindowAnimation:
         for c in [o] if pool else range(self.source.shape[0]):
             for a, b in itertools.product(range(kh), range(kw)):
                 r, q = f.corner[0] + a * dh, f.corner[1] + b * dw
-                color = (
-                    INK if int(self.cells[r, q]) == REAL else MUTED
-                )  # added zeros stay grey
+                # added zeros stay grey
+                color = INK if int(self.cells[r, q]) == REAL else MUTED
                 art += self._cell(
                     ax,
                     "input",

@@ -325,9 +325,10 @@ def check_pixels(
         return
     low, high = pixel_range(X)
     if not (math.isfinite(low) and math.isfinite(high)):
+        # the error path only
         bad = (
             (~X.isfinite()).reshape(len(X), -1).any(dim=1).nonzero().flatten().tolist()
-        )  # the error path only
+        )
         raise ValueError(
             f"{name} holds NaN or infinite values in {len(bad)} example(s), the "
             f"first at index {bad[0]}; "
@@ -443,9 +444,8 @@ def why_it_fails(model: nn.Module, X: torch.Tensor, err: Exception) -> str | Non
             "with hp.train choose a batch_size that leaves no last mini-batch of "
             "one (len(X) % batch_size != 1)"
         )
-    dense = re.search(
-        r"\(\d+x(\d+) and (\d+)x\d+\)", str(err)
-    )  # "mat1 and mat2 shapes cannot be multiplied (AxB and CxD)"
+    # "mat1 and mat2 shapes cannot be multiplied (AxB and CxD)"
+    dense = re.search(r"\(\d+x(\d+) and (\d+)x\d+\)", str(err))
     if dense is not None and X.ndim == 4:
         return (
             f"a dense layer gets {dense[1]} features per example but expects "

@@ -74,9 +74,8 @@ __all__ = [
 ]
 
 _DEFAULT_CACHE = Path.home() / ".cache" / "cnn-book"
-MAX_RESIZED_BYTES = (
-    1 << 30
-)  # load_data(resize=...) refuses a resized float32 set larger than 1 GiB
+# load_data(resize=...) refuses a resized float32 set larger than 1 GiB
+MAX_RESIZED_BYTES = 1 << 30
 
 
 class DatasetNotFoundError(FileNotFoundError):
@@ -372,9 +371,8 @@ def load_data(
     if resize is not None:
         _size(resize, "resize")
     if device is not None:
-        device = get_device(
-            device
-        )  # "cuda" without a GPU, or "gpu": one clear error before any reading
+        # "cuda" without a GPU, or "gpu": one clear error before any reading
+        device = get_device(device)
     path, read_only = data_root(root)
     loader = _load_cifar10 if key == "cifar10" else _load_idx_dataset
     images, labels = loader(info, path, read_only, split == "train")
@@ -392,9 +390,8 @@ def load_data(
         X = X.to(dtype).div_(255)
     y = labels.to(device)
     if resize is not None:
-        X = _resize(
-            X, _size(resize, "resize")
-        )  # pixels just scaled to [0, 1]: no check needed
+        # pixels just scaled to [0, 1]: no check needed
+        X = _resize(X, _size(resize, "resize"))
     if one_hot:
         y = to_one_hot(y, len(info.classes))
     return X, y

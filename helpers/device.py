@@ -92,6 +92,5 @@ def seed_everything(seed: int = 0) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    os.environ["PYTHONHASHSEED"] = str(
-        seed
-    )  # affects subprocesses started from here on
+    # affects subprocesses started from here on
+    os.environ["PYTHONHASHSEED"] = str(seed)

@@ -71,9 +71,8 @@ def predict(
     # The same device, mixed precision and memory layout as ``train``/``evaluate``, so
     # the predictions agree.
     device, cl, autocast = _inference_setup(model, X, None)
-    per_batch = _batch_transform(
-        X, transform, cl
-    )  # uint8 → [0, 1] unless a transform is given
+    # uint8 → [0, 1] unless a transform is given
+    per_batch = _batch_transform(X, transform, cl)
     was_training = model.training
     model.eval()
     preds, probs, not_finite = [], [], []

@@ -50,9 +50,8 @@ def _positive(**values: int) -> None:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
-Layers = Sequence[
-    tuple[int, int, int]
-]  # (kernel, padding, stride) of each layer that changes the size
+# (kernel, padding, stride) of each layer that changes the size
+Layers = Sequence[tuple[int, int, int]]
 
 
 def _smallest_image(layers: Layers) -> int:
@@ -100,9 +99,10 @@ def lenet5(
     """
     _positive(in_channels=in_channels, num_classes=num_classes, image_size=image_size)
     act, pool = (nn.ReLU, nn.MaxPool2d) if modern else (nn.Sigmoid, nn.AvgPool2d)
+    # conv, pool, conv, pool
     size = _side_after(
         image_size, [(5, padding, 1), (2, 0, 2), (5, 0, 1), (2, 0, 2)], "lenet5"
-    )  # conv, pool, conv, pool
+    )
     net = nn.Sequential(
         nn.Conv2d(in_channels, 6, kernel_size=5, padding=padding), act(),
         pool(kernel_size=2, stride=2),
@@ -194,9 +194,10 @@ def vgg(
     for num_convs, out_channels in arch:
         blocks.append(vgg_block(num_convs, channels, out_channels))
         channels = out_channels
+    # each block's pooling
     size = _side_after(
         image_size, [(2, 0, 2)] * len(arch), f"vgg with {len(arch)} blocks"
-    )  # each block's pooling
+    )
     net = nn.Sequential(
         *blocks, nn.Flatten(),
         nn.Linear(channels * size * size, hidden), nn.ReLU(), nn.Dropout(dropout),

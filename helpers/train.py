@@ -352,9 +352,8 @@ def train(
     check_image_dtype(model, X, transform)
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    labels = label_range(
-        y, "train_data"
-    )  # the values, once, where the data are (one host sync each)
+    # the values, once, where the data are (one host sync each)
+    labels = label_range(y, "train_data")
     check_pixels(X, "train_data: X", transform)
     X, y = _prepare(X, device, cl), y.to(device)  # 1. data on the device, once
     train_transform = _batch_transform(X, transform, cl)  # 5. per-batch transform
@@ -381,12 +380,10 @@ def train(
             X, y, batch_size, shuffle=batch_size is not None, transform=train_transform
         ):
             with autocast():  # 3. mixed precision (CUDA only)
-                logits = forward(
-                    model, xb
-                )  # a network that cannot take xb says why (the exception path only)
-                check_logits(
-                    logits, len(xb), labels, "train_data"
-                )  # shapes only: no host sync
+                # a network that cannot take xb says why (the exception path only)
+                logits = forward(model, xb)
+                # shapes only: no host sync
+                check_logits(logits, len(xb), labels, "train_data")
                 loss = loss_fn(logits, yb)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()

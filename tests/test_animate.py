@@ -31,9 +31,8 @@ def _windows(
 ) -> torch.Tensor:
     """ci×kh×kw windows of a 1×ci×H×W input, one per output position (row-major), by
     F.unfold."""
-    cols = F.unfold(X, (kh, kw), dilation=dilation, padding=padding, stride=stride)[
-        0
-    ]  # (ci·kh·kw) × L
+    # (ci·kh·kw) × L
+    cols = F.unfold(X, (kh, kw), dilation=dilation, padding=padding, stride=stride)[0]
     return cols.T.reshape(-1, X.shape[1], kh, kw)
 
 
@@ -44,6 +43,7 @@ CONV_CASES = [  # (input shape, kernel shape, padding, stride, dilation, bias)
     ((6, 5), (3, 2), (0, 1), (3, 2), 1, -1.0),
     ((6, 6), (2, 2), 0, 1, 2, None),  # dilation: the taps spread out
     ((2, 4, 4), (2, 2, 2), 0, 1, 1, None),  # two input channels, summed
+    # and three output channels, each with a bias
     (
         (2, 3, 3),
         (3, 2, 2, 2),
@@ -51,7 +51,8 @@ CONV_CASES = [  # (input shape, kernel shape, padding, stride, dilation, bias)
         1,
         1,
         [0.1, 0.2, 0.3],
-    ),  # and three output channels, each with a bias
+    ),
+    # as nn.Conv2d holds them: batch of one, 4-D weight
     (
         (1, 1, 4, 4),
         (1, 1, 2, 2),
@@ -59,7 +60,7 @@ CONV_CASES = [  # (input shape, kernel shape, padding, stride, dilation, bias)
         2,
         1,
         [-0.1958],
-    ),  # as nn.Conv2d holds them: batch of one, 4-D weight
+    ),
 ]
 
 
@@ -70,10 +71,11 @@ def test_conv_frames_write_what_conv2d_computes(
     x_shape, k_shape, padding, stride, dilation, bias
 ):
     torch.manual_seed(0)
+    # short numbers: the frames stay narrow
     X, K = (
         torch.rand(x_shape),
         torch.rand(k_shape) - 0.5,
-    )  # short numbers: the frames stay narrow
+    )
     anim = hp.animate_conv2d(
         X, K, bias, padding=padding, stride=stride, dilation=dilation, decimals=2
     )
@@ -87,9 +89,8 @@ def test_conv_frames_write_what_conv2d_computes(
     Y = F.conv2d(X4, K4, b, stride=stride, padding=padding, dilation=dilation)[0]
     assert len(anim) == Y.numel() == len(anim.frames)  # one frame per output value
     assert torch.allclose(anim.output, Y, atol=1e-5)
-    assert torch.allclose(
-        _values(anim), Y.flatten(), atol=1e-5
-    )  # frames run channel, row, column
+    # frames run channel, row, column
+    assert torch.allclose(_values(anim), Y.flatten(), atol=1e-5)
     windows = _windows(X4, *K4.shape[2:], padding, stride, dilation)
     n = len(windows)
     for k, f in enumerate(anim.frames):  # the products each frame shows
@@ -157,10 +158,11 @@ def test_transposed_frames_write_what_conv_transpose2d_computes(
     x_shape, k_shape, stride, padding, bias
 ):
     torch.manual_seed(0)
+    # a kernel that is not symmetric: the flip shows
     X, K = (
         torch.rand(x_shape),
         torch.rand(k_shape) - 0.5,
-    )  # a kernel that is not symmetric: the flip shows
+    )
     anim = hp.animate_conv_transpose2d(
         X, K, bias, stride=stride, padding=padding, decimals=2
     )
@@ -293,15 +295,13 @@ def test_player_embeds_every_frame_with_a_text_alternative_and_fetches_nothing()
     page = anim.to_html()
     assert anim._repr_html_() == page  # what Jupyter and the website show
     frames = re.findall(r"data:image/png;base64,([A-Za-z0-9+/=]+)", page)
-    assert (
-        len(frames) == len(anim) == 4
-    )  # the first in the <img> (no JavaScript needed)
+    # the first in the <img> (no JavaScript needed)
+    assert len(frames) == len(anim) == 4
     assert re.search(r'<img src="data:image/png;base64,', page)
     images = [Image.open(io.BytesIO(__import__("base64").b64decode(f))) for f in frames]
     assert all(im.mode == "P" for im in images)  # palette PNGs: few colours
-    assert (
-        len({im.tobytes() for im in images}) == 4
-    )  # every frame differs from the others
+    # every frame differs from the others
+    assert len({im.tobytes() for im in images}) == 4
     assert "http" not in page.lower()  # no CDN, no font, no script from the network
     assert (
         'alt="Step 1 of 4: output (0, 0) = 19, the sum of the 4 products of '
@@ -335,9 +335,8 @@ def test_draw_shows_one_frame_as_a_figure():
     assert (
         "step 2 of 4: output cell (0, 1)" in texts and "sum of products = 4.5" in texts
     )
-    assert (
-        texts.count("2.5") == 1 and "10.5" not in texts
-    )  # written so far: two of four outputs
+    # written so far: two of four outputs
+    assert texts.count("2.5") == 1 and "10.5" not in texts
     with pytest.raises(ValueError, match=r"^frame 4 is outside 0\.\.3$"):
         anim.draw(4)
 
@@ -380,9 +379,8 @@ def test_colours_have_the_contrast_the_module_promises():
         animate.BLANK_TINT,
     ]
     assert min(_contrast(animate.INK, t) for t in tints) >= 13
-    assert (
-        min(_contrast(animate.MUTED, t) for t in tints) >= 5.4
-    )  # WCAG AA for text is 4.5
+    # WCAG AA for text is 4.5
+    assert min(_contrast(animate.MUTED, t) for t in tints) >= 5.4
     assert (
         min(
             _contrast(c, t)

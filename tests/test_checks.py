@@ -71,9 +71,8 @@ def test_forward_never_catches_a_type_error():
 def test_a_dense_layer_mismatch_is_named_only_for_image_batches():
     err = RuntimeError("mat1 and mat2 shapes cannot be multiplied (2x12 and 10x3)")
     net = nn.Sequential(nn.Linear(10, 3))
-    assert (
-        checks.why_it_fails(net, torch.rand(2, 12), err) is None
-    )  # a table of features: torch's message says it already
+    # a table of features: torch's message says it already
+    assert checks.why_it_fails(net, torch.rand(2, 12), err) is None
     assert checks.why_it_fails(net, torch.rand(2, 3, 2, 5), err) == (
         "a dense layer gets 12 features per example but expects 10: the network "
         "was built for other images than 3×2×5; "

@@ -41,9 +41,8 @@ def test_mnist_like_train_split(data_dir, name, mean, std, first, ink, least):
         else set(y.tolist()) == set(range(10))
     )
     assert abs(X.mean().item() - mean) < 5e-4 and abs(X.std().item() - std) < 5e-4
-    assert (
-        y[:8].tolist() == first and round(X[0].sum().item() * 255) == ink
-    )  # the official first example
+    # the official first example
+    assert y[:8].tolist() == first and round(X[0].sum().item() * 255) == ink
     _check_images_match_labels(X, y, least)
 
 
@@ -139,6 +138,7 @@ def test_cifar10_from_the_jpeg_tar(data_dir, tmp_path, monkeypatch):
     X, y = hp.load_data("cifar10", "test", root=data_dir)
     assert X.shape == (10000, 3, 32, 32) and X.dtype == torch.float32
     assert torch.equal(torch.bincount(y), torch.full((10,), 1000))
+    # the mirror's order after the fixed shuffle (seed 0)
     assert y[:10].tolist() == [
         6,
         2,
@@ -150,7 +150,7 @@ def test_cifar10_from_the_jpeg_tar(data_dir, tmp_path, monkeypatch):
         7,
         0,
         8,
-    ]  # the mirror's order after the fixed shuffle (seed 0)
+    ]
     # per-channel means of the official test set (0.4942, 0.4851, 0.4504), within JPEG's
     # rounding
     assert torch.allclose(
@@ -198,9 +198,8 @@ def test_loader_never_writes_into_the_given_root(data_dir, tmp_path, monkeypatch
         hp.DatasetNotFoundError,
         match=r"MNIST was not found \(looked in the read-only folder",
     ):
-        hp.load_data(
-            "mnist", "train", root=root
-        )  # missing: an error, not a download into root
+        # missing: an error, not a download into root
+        hp.load_data("mnist", "train", root=root)
     assert _snapshot(root) == before
 
 
@@ -259,9 +258,8 @@ def test_download_failure_is_one_line(tmp_path, monkeypatch):
         and "\n" not in text
         and "BOOK_DATA_DIR" in text
     )
-    assert (
-        info.value.__suppress_context__
-    )  # raised `from None`: no chained torchvision traceback
+    # raised `from None`: no chained torchvision traceback
+    assert info.value.__suppress_context__
 
 
 def test_default_root_is_the_writable_cache(monkeypatch, tmp_path):
@@ -432,9 +430,8 @@ def _python2_pickle(batch: dict) -> bytes:
     data = pickle.dumps({"batch_label": placeholder, **batch}, protocol=2)
     unicode = b"X" + len(placeholder).to_bytes(4, "little") + placeholder.encode()
     assert data.count(unicode) == 1
-    return data.replace(
-        unicode, b"U" + bytes([11]) + b"batch \xe9 1/5"
-    )  # SHORT_BINSTRING, not ASCII
+    # SHORT_BINSTRING, not ASCII
+    return data.replace(unicode, b"U" + bytes([11]) + b"batch \xe9 1/5")
 
 
 class _FakeTorchvision:
@@ -470,9 +467,8 @@ class _FakeTorchvision:
         ):
             images = np.zeros((2, 3, 32, 32), dtype=np.uint8)
             images[:, 0, :16] = 255  # red sky at the top
-            images[:, 1] = np.array([10 * b, 10 * b + 1], dtype=np.uint8)[
-                :, None, None
-            ]  # green says which image
+            # green says which image
+            images[:, 1] = np.array([10 * b, 10 * b + 1], dtype=np.uint8)[:, None, None]
             images[:, 2, :, :16] = 200  # blue on the left half
             (folder / name).write_bytes(
                 _python2_pickle({"data": images.reshape(2, 3072), "labels": [b, 9 - b]})
@@ -484,9 +480,8 @@ def fake_download(monkeypatch, tmp_path):
     import torchvision.datasets as tvd
 
     monkeypatch.delenv("BOOK_DATA_DIR", raising=False)
-    monkeypatch.setenv(
-        "BOOK_CACHE_DIR", str(tmp_path / "new" / "cache")
-    )  # not there yet: created on the first download
+    # not there yet: created on the first download
+    monkeypatch.setenv("BOOK_CACHE_DIR", str(tmp_path / "new" / "cache"))
     fake = _FakeTorchvision()
     monkeypatch.setattr(tvd, "MNIST", fake.mnist("MNIST"))
     monkeypatch.setattr(tvd, "FashionMNIST", fake.mnist("FashionMNIST"))
@@ -519,9 +514,8 @@ def test_download_then_read_mnist_like(fake_download, tmp_path, name, folder):
         True,
     )
     hp.load_data(name, n=2)
-    assert (
-        len(fake_download.calls) == 2
-    )  # downloaded once per split, then read from the files
+    # downloaded once per split, then read from the files
+    assert len(fake_download.calls) == 2
 
 
 def test_download_then_read_cifar10_pickles(fake_download, tmp_path):
@@ -529,6 +523,7 @@ def test_download_then_read_cifar10_pickles(fake_download, tmp_path):
     assert fake_download.calls == [
         ("CIFAR10", str(tmp_path / "new" / "cache" / "data"), True, True)
     ]
+    # data_batch_1 … 5, in order
     assert X.shape == (10, 3, 32, 32) and y.tolist() == [
         0,
         9,
@@ -540,7 +535,7 @@ def test_download_then_read_cifar10_pickles(fake_download, tmp_path):
         6,
         4,
         5,
-    ]  # data_batch_1 … 5, in order
+    ]
     assert X[:, 1, 0, 0].tolist() == [0, 1, 10, 11, 20, 21, 30, 31, 40, 41]
     assert (X[:, 0, :16] == 255).all() and (
         X[:, 0, 16:] == 0
@@ -552,15 +547,15 @@ def test_download_then_read_cifar10_pickles(fake_download, tmp_path):
     assert y_test.tolist() == [5, 4] and torch.equal(
         X_test[:, 1, 0, 0], torch.tensor([50, 51]) / 255
     )
-    assert (
-        len(fake_download.calls) == 1
-    )  # the folder holds both splits: no second download
+    # the folder holds both splits: no second download
+    assert len(fake_download.calls) == 1
+    # the training split, read from the folder
     assert hp.load_data("cifar10", n=4)[1].tolist() == [
         0,
         9,
         1,
         8,
-    ]  # the training split, read from the folder
+    ]
 
 
 # ------------------------------------------------------------- readers and small pieces
@@ -611,9 +606,8 @@ def test_batches_keep_images_and_labels_together_and_follow_the_generator():
     unshuffled = list(hp.batches(X, y, 4, transform=lambda xb: xb + 1))
     assert [yb.tolist() for _, yb in unshuffled] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     assert torch.equal(unshuffled[2][0], torch.tensor([[81.0], [91.0]]))
-    (whole,) = hp.batches(
-        X, y, 10, shuffle=True
-    )  # one batch holds everything: in order, not shuffled
+    # one batch holds everything: in order, not shuffled
+    (whole,) = hp.batches(X, y, 10, shuffle=True)
     assert torch.equal(whole[1], y)
 
 
@@ -710,18 +704,16 @@ def test_a_tar_without_images_is_refused(tmp_path, monkeypatch):
 
 def test_the_resize_limit_is_one_gibibyte():
     check = data_module._check_resized_size
-    check(
-        torch.Size([16384, 1, 28, 28]), 128, torch.float32
-    )  # 16,384 · 128² · 4 B = 2³⁰ B exactly: allowed
+    # 16,384 · 128² · 4 B = 2³⁰ B exactly: allowed
+    check(torch.Size([16384, 1, 28, 28]), 128, torch.float32)
     with pytest.raises(
         ValueError,
         match=r"^resizing 16,385 images to 128×128 would hold 1\.1 GB in memory "
         r"\(limit 1\.1 GB\)",
     ):
         check(torch.Size([16385, 1, 28, 28]), 128, torch.float32)
-    check(
-        torch.Size([16385, 1, 28, 28]), (128, 128), torch.float16
-    )  # half the bytes per pixel
+    # half the bytes per pixel
+    check(torch.Size([16385, 1, 28, 28]), (128, 128), torch.float16)
     with pytest.raises(
         ValueError, match=r"^resizing 2 images to 65536×8193 would hold"
     ):
@@ -741,9 +733,10 @@ def test_resize_in_chunks_is_resizing_at_once():
         ),
         atol=1e-6,
     )
+    # already that size
     assert (
         torch.equal(hp.resize_to((7, 9))(X), whole) and hp.resize_to((12, 10))(X) is X
-    )  # already that size
+    )
     with pytest.raises(
         ValueError,
         match=r"^resize_images expects a batch N×C×H×W, got shape \(3, 12, 10\); "
@@ -774,9 +767,8 @@ def test_resized_pixels_stay_in_the_unit_range():
 
 
 def test_load_data_checks_its_arguments_in_full(data_dir):
-    assert (
-        len(hp.load_data("mnist", "test", n=10000, root=data_dir)[1]) == 10000
-    )  # every example is a valid n
+    # every example is a valid n
+    assert len(hp.load_data("mnist", "test", n=10000, root=data_dir)[1]) == 10000
     with pytest.raises(
         ValueError,
         match=r"^dtype must be torch\.uint8 or a floating-point dtype, got 'float32'$",
@@ -825,25 +817,22 @@ def test_decoding_a_jpeg_tar(tmp_path, monkeypatch):
                 tar.addfile(info, io.BytesIO(data))
     X, y = hp.load_data("cifar10", "test", root=tmp_path, dtype=torch.uint8)
     order = torch.randperm(3, generator=torch.Generator().manual_seed(0))
-    assert torch.equal(
-        y, torch.tensor([3, 8, 8])[order]
-    )  # cat/0007, ship/0001, ship/0002, then the permutation
+    # cat/0007, ship/0001, ship/0002, then the permutation
+    assert torch.equal(y, torch.tensor([3, 8, 8])[order])
     X = X[order.argsort()]  # back to the sorted order
-    assert (
-        X.shape == (3, 3, 32, 32) and (X[0].float() - 128).abs().max() <= 2
-    )  # grey in all three channels
-    assert (
-        X[1, 2, 16:].float().mean() > 200 and X[1, 2, :16].float().mean() < 20
-    )  # ship/0001: blue below
-    assert (
-        X[2, 2, :16].float().mean() > 200 and X[2, 0, :16].float().mean() < 60
-    )  # ship/0002: blue above, little red
+    # grey in all three channels
+    assert X.shape == (3, 3, 32, 32) and (X[0].float() - 128).abs().max() <= 2
+    # ship/0001: blue below
+    assert X[1, 2, 16:].float().mean() > 200 and X[1, 2, :16].float().mean() < 20
+    # ship/0002: blue above, little red
+    assert X[2, 2, :16].float().mean() > 200 and X[2, 0, :16].float().mean() < 60
+    # a second tar, cached beside
     assert hp.load_data("cifar10", "train", root=tmp_path)[0].shape == (
         3,
         3,
         32,
         32,
-    )  # a second tar, cached beside
+    )
     assert len(list((tmp_path / "cache" / "decoded").glob("*.pt"))) == 2
 
 

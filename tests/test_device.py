@@ -105,9 +105,8 @@ def test_budget_is_quick_then_gpu_then_cpu(monkeypatch, quick, cuda, expected):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda)
     assert hp.budget(full=3, quick=1, gpu=10) == expected
     assert hp.run_mode() == {1: "quick", 10: "gpu", 3: "cpu"}[expected]
-    assert hp.budget(full=3, quick=1) == (
-        1 if quick == "1" else 3
-    )  # no GPU budget: the CPU one
+    # no GPU budget: the CPU one
+    assert hp.budget(full=3, quick=1) == (1 if quick == "1" else 3)
 
 
 def test_to_device_keeps_namedtuples():
@@ -156,17 +155,15 @@ def machine(monkeypatch):
 def test_default_order_is_cuda_then_mps_then_cpu(machine, cuda, mps, expected):
     machine.cuda, machine.mps, machine.count = cuda, mps, int(cuda)
     assert hp.get_device() == torch.device(expected)
-    assert hp.get_device("cpu") == torch.device(
-        "cpu"
-    )  # asking for the CPU always works
+    # asking for the CPU always works
+    assert hp.get_device("cpu") == torch.device("cpu")
 
 
 def test_mps_check_survives_a_torch_without_mps(machine, monkeypatch):
     machine.mps = True
     assert hp.get_device("mps") == torch.device("mps")
-    monkeypatch.setattr(
-        torch, "backends", types.SimpleNamespace()
-    )  # an older torch: no torch.backends.mps
+    # an older torch: no torch.backends.mps
+    monkeypatch.setattr(torch, "backends", types.SimpleNamespace())
     assert hp.get_device() == torch.device("cpu")
 
 

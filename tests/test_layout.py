@@ -112,6 +112,5 @@ def test_evaluate_and_predict_agree_with_the_training_loops_test_accuracy():
     assert round(hp.evaluate(net, X[200:], y[200:]) * 100) == n_right
     assert (hp.predict(net, X[200:]) == y[200:]).sum().item() == n_right
     plain = hp.evaluate(net, X[200:], y[200:], channels_last=False)
-    assert (
-        abs(plain - history.test_acc[-1]) <= 0.02
-    )  # the NCHW path may round a borderline image differently
+    # the NCHW path may round a borderline image differently
+    assert abs(plain - history.test_acc[-1]) <= 0.02

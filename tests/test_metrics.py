@@ -24,12 +24,10 @@ def test_confusion_matrix_counts_every_cell():
         [1, 0, 3],  # class 2: three right, one taken for class 0
     ]
     assert cm.sum() == len(y_true) and cm.diagonal().sum() == (y_true == y_pred).sum()
-    assert (
-        cm.sum(dim=1).tolist() == torch.bincount(y_true).tolist()
-    )  # rows: true classes
-    assert (
-        cm.sum(dim=0).tolist() == torch.bincount(y_pred).tolist()
-    )  # columns: predictions
+    # rows: true classes
+    assert cm.sum(dim=1).tolist() == torch.bincount(y_true).tolist()
+    # columns: predictions
+    assert cm.sum(dim=0).tolist() == torch.bincount(y_pred).tolist()
 
 
 def test_confusion_matrix_keeps_absent_classes_and_is_not_symmetric():
@@ -74,9 +72,8 @@ def test_per_class_accuracy_is_the_diagonal_over_the_row():
     assert acc.dtype == torch.float64
     assert torch.allclose(acc, torch.tensor([2 / 3, 1 / 2, 3 / 4], dtype=torch.float64))
     empty = hp.per_class_accuracy(torch.tensor([[4, 0], [0, 0]]))
-    assert empty[0] == 1.0 and math.isnan(
-        empty[1]
-    )  # no examples of class 1: undefined, not 0
+    # no examples of class 1: undefined, not 0
+    assert empty[0] == 1.0 and math.isnan(empty[1])
     with pytest.raises(
         ValueError, match=r"^cm must be a square C×C tensor, got shape \(2, 3\)$"
     ):
@@ -133,9 +130,8 @@ def test_predict_matches_evaluate_and_applies_the_transform():
     assert torch.equal(pred, model(X).argmax(dim=1))
     doubled = hp.predict(model, X, transform=lambda xb: 2 * xb)
     assert torch.equal(doubled, model(2 * X).argmax(dim=1))
-    as_bytes = (
-        (X * 255).round().to(torch.uint8)
-    )  # uint8 without a transform: scaled to [0, 1]
+    # uint8 without a transform: scaled to [0, 1]
+    as_bytes = (X * 255).round().to(torch.uint8)
     assert torch.equal(
         hp.predict(model, as_bytes), model(as_bytes.float() / 255).argmax(dim=1)
     )
@@ -247,9 +243,8 @@ def test_confusion_matrix_names_the_fix_for_a_column_of_labels_and_takes_arrays(
         r"convert them: y\.long\(\)$",
     ):
         hp.confusion_matrix(torch.tensor([0, 1]), torch.tensor([0.0, 1.0]), 2)
-    cm = hp.confusion_matrix(
-        np.array([0, 1, 1]), [0, 1, 0], 2
-    )  # a NumPy array and a list, as a reader may have them
+    # a NumPy array and a list, as a reader may have them
+    cm = hp.confusion_matrix(np.array([0, 1, 1]), [0, 1, 0], 2)
     assert cm.tolist() == [[1, 0], [1, 1]]
     assert hp.per_class_accuracy(cm.numpy()).tolist() == [1.0, 0.5]
     assert hp.per_class_accuracy([[3, 1], [0, 2]]).tolist() == [0.75, 1.0]
@@ -296,9 +291,10 @@ def test_predict_runs_each_batch_on_the_models_device_in_its_layout(monkeypatch)
     only the final read of the NaN count cannot be answered."""
     import contextlib
 
+    # none for 'meta'
     monkeypatch.setattr(
         torch, "autocast", lambda *args, **kwargs: contextlib.nullcontext()
-    )  # none for 'meta'
+    )
     seen = _Seen()
     net = nn.Sequential(seen, nn.Conv2d(2, 2, 1), nn.Flatten(), nn.Linear(8, 3))
     hp.predict(net, torch.rand(5, 2, 2, 2), batch_size=2)

@@ -488,18 +488,18 @@ def test_count_macs_agrees_with_pytorchs_flop_counter(make, shape):
 def test_layer_macs_by_layer_and_against_conv_macs():
     net = hp.lenet5()
     macs = hp.layer_macs(net, (1, 1, 28, 28))
+    # the two convs and the three dense layers, in order
     assert list(macs) == [
         "0",
         "3",
         "7",
         "9",
         "11",
-    ]  # the two convs and the three dense layers, in order
+    ]
     assert macs["0"] == hp.conv_macs(1, 6, (28, 28), 5, padding=2) == 6 * 25 * 28 * 28
     assert macs["3"] == hp.conv_macs(6, 16, (14, 14), 5) and macs["7"] == 400 * 120
-    assert hp.count_macs(net, (4, 1, 28, 28)) == 4 * sum(
-        macs.values()
-    )  # linear in the batch
+    # linear in the batch
+    assert hp.count_macs(net, (4, 1, 28, 28)) == 4 * sum(macs.values())
     net.train()
     hp.count_macs(net, (1, 1, 28, 28))
     assert net.training  # mode restored
@@ -612,9 +612,8 @@ def test_resnet_stage_names_and_first_block():
         match=r"^a shortcut without a 1×1 conv needs in_channels == out_channels "
         r"and stride 1$",
     ):
-        hp.resnet_block(
-            32, 64, 2, first_block=True
-        )  # the first stage keeps the channels
+        # the first stage keeps the channels
+        hp.resnet_block(32, 64, 2, first_block=True)
 
 
 # --- ResNeXt (D2L 8.6.5) ---
@@ -656,10 +655,11 @@ def test_resnext_block_is_its_layers_by_hand():
     X = torch.randn(2, 6, 5, 5)
     F = nn.functional
     Y = torch.relu(block.bn1(F.conv2d(X, block.conv1.weight, block.conv1.bias)))
+    # (4, 2, 3, 3): each output channel sees the 2 channels of its group
     w, b = (
         block.conv2.weight,
         block.conv2.bias,
-    )  # (4, 2, 3, 3): each output channel sees the 2 channels of its group
+    )
     halves = [
         F.conv2d(
             Y[:, 2 * j : 2 * j + 2],
@@ -870,9 +870,8 @@ def test_summaries_at_another_size_name_the_size_the_model_was_built_for(summari
 def test_summaries_that_fail_for_another_reason_keep_torchs_error():
     """A mismatch the checks cannot name from outside stays torch's own error,
     unchanged."""
-    net = nn.Sequential(
-        nn.Linear(3, 4), nn.Linear(5, 2)
-    )  # built wrong inside: not the reader's input
+    # built wrong inside: not the reader's input
+    net = nn.Sequential(nn.Linear(3, 4), nn.Linear(5, 2))
     with pytest.raises(
         RuntimeError,
         match=r"^mat1 and mat2 shapes cannot be multiplied \(1x4 and 5x2\)$",

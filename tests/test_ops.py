@@ -98,9 +98,8 @@ def test_corr2d_computes_in_float(dtype):
     ):
         assert Y.dtype == (torch.float64 if dtype == torch.float64 else torch.float32)
         assert torch.equal(Y.double(), expected)
-    assert (
-        hp.corr2d(X.float(), K.double()).dtype == torch.float64
-    )  # promoted, as torch would
+    # promoted, as torch would
+    assert hp.corr2d(X.float(), K.double()).dtype == torch.float64
 
 
 def test_multi_in_textbook_example():
@@ -597,7 +596,8 @@ def test_ceil_mode_applies_to_both_axes():
     assert hp.conv_output_shape((4, 5), 2, 0, 2, ceil_mode=True) == (2, 3)
     assert hp.conv_output_shape((5, 4), 2, 0, 2, ceil_mode=True) == (3, 2)
     assert hp.conv_output_shape((5, 5), 2, 0, 2) == (2, 2)
+    # the default stride is 1
     assert hp.conv_matrix(torch.ones(2, 2), (4, 4)).shape == (
         16,
         9,
-    )  # the default stride is 1
+    )

@@ -68,9 +68,8 @@ def test_show_images_with_too_few_labels_says_so():
             max_images=4,
             predictions=[0, 1],
         )
-    hp.show_images(
-        torch.rand(5, 1, 8, 8), torch.tensor([0, 1, 2]), max_images=3
-    )  # enough for the images shown
+    # enough for the images shown
+    hp.show_images(torch.rand(5, 1, 8, 8), torch.tensor([0, 1, 2]), max_images=3)
 
 
 def test_kernels_and_feature_maps():
@@ -102,9 +101,8 @@ def test_sliding_window_marks_the_cell():
     assert _titles(plt.gcf())[-1] == "output: cell (1, 2) = 8.5"
     ramp = torch.arange(48.0).reshape(6, 8)
     hp.show_sliding_window(ramp, torch.ones(3, 2), i=1, j=3, stride=(3, 2))
-    window_sum = (
-        ramp[3:6, 6:8].sum().item()
-    )  # stride (3, 2): cell (1, 3) starts at row 3, column 6
+    # stride (3, 2): cell (1, 3) starts at row 3, column 6
+    window_sum = ramp[3:6, 6:8].sum().item()
     assert _titles(plt.gcf())[-1] == f"output: cell (1, 3) = {window_sum:g}"
     with pytest.raises(ValueError, match="outside"):
         hp.show_sliding_window(X, torch.ones(2, 2), i=3, j=0)
@@ -117,6 +115,7 @@ def test_confusion_matrix_picture_has_names_and_counts():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["cat", "dog", "bird"]
     assert [t.get_text() for t in ax.get_yticklabels()] == ["cat", "dog", "bird"]
     assert ax.get_xlabel() == "predicted class" and ax.get_ylabel() == "true class"
+    # row by row
     assert [t.get_text() for t in ax.texts] == [
         "2",
         "1",
@@ -127,15 +126,16 @@ def test_confusion_matrix_picture_has_names_and_counts():
         "1",
         "0",
         "3",
-    ]  # row by row
+    ]
     assert ax.get_title() == "confusion matrix (9 examples)"
     hp.show_confusion_matrix(cm, ["cat", "dog", "bird"], normalize=True)
     (ax,) = plt.gcf().axes
+    # row 0 over its 3 examples
     assert [t.get_text() for t in ax.texts][:3] == [
         "0.67",
         "0.33",
         "0.00",
-    ]  # row 0 over its 3 examples
+    ]
     assert [t.get_text() for t in ax.texts][8] == "0.75"
     with pytest.raises(ValueError, match="class names"):
         hp.show_confusion_matrix(cm, ["cat", "dog"])
@@ -331,9 +331,8 @@ def test_a_confusion_matrix_of_fractions_is_not_shown_as_counts(cm, message):
     """Its cells would print as 0 and its title as "1 examples"."""
     with pytest.raises(ValueError, match=message):
         hp.show_confusion_matrix(cm, ["a", "b"])
-    hp.show_confusion_matrix(
-        torch.tensor([[3.0, 1.0], [0.0, 2.0]]), ["a", "b"]
-    )  # counts stored as floats are counts
+    # counts stored as floats are counts
+    hp.show_confusion_matrix(torch.tensor([[3.0, 1.0], [0.0, 2.0]]), ["a", "b"])
     assert [t.get_text() for t in plt.gcf().axes[0].texts] == ["3", "1", "0", "2"]
 
 

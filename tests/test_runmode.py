@@ -17,9 +17,8 @@ def test_estimate_counts_six_flops_per_training_mac_and_two_per_test_mac():
 
 
 def test_estimate_uses_the_stated_t4_figures_by_default():
-    seconds = hp.gpu_seconds_estimate(
-        7_547_000_000, 600_000, 100_000, 4_690
-    )  # VGG-11 at 224 px, 10 epochs
+    # VGG-11 at 224 px, 10 epochs
+    seconds = hp.gpu_seconds_estimate(7_547_000_000, 600_000, 100_000, 4_690)
     expected = (
         6 * 7_547_000_000 * 600_000 + 2 * 7_547_000_000 * 100_000
     ) / T4_FLOPS + 4_690 * T4_SECONDS_PER_STEP

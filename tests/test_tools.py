@@ -39,9 +39,8 @@ def test_full_run_reports_pass_fail_time_and_peak_memory(tmp_path):
     wrong_output = notebook(tmp_path, "wrong", ("print(6 * 7)", "41\n"))
     failing_assert = notebook(tmp_path, "failing", ("assert 6 * 7 == 41", None))
     passed, seconds, peak_gb = test_full.run_nbval(good)
-    assert (
-        passed and 0 < seconds < 120 and 0.01 < peak_gb < 8
-    )  # a kernel takes tens of MB at least
+    # a kernel takes tens of MB at least
+    assert passed and 0 < seconds < 120 and 0.01 < peak_gb < 8
     assert not test_full.run_nbval(wrong_output)[0]  # nbval compares the stored output
     assert not test_full.run_nbval(failing_assert)[0]
 
@@ -120,9 +119,8 @@ def test_gpu_check_records_asserts_errors_and_results(tmp_path, monkeypatch):
     assert record["results"]["answer"] == 42.0 and record["results"][
         "missing"
     ].startswith("unavailable: NameError")
-    assert (
-        record["peak_gpu_gb"] is None or not torch.cuda.is_available()
-    )  # no CUDA: no GPU peak
+    # no CUDA: no GPU peak
+    assert record["peak_gpu_gb"] is None or not torch.cuda.is_available()
 
 
 @pytest.mark.parametrize("chapter", sorted(gpu_check.RESULTS))
@@ -133,9 +131,8 @@ def test_gpu_check_reads_names_that_the_chapter_defines(chapter):
     assigned = set()
     for cell in nb.cells:
         if cell.cell_type == "code":
-            source = re.sub(
-                r"^(\s*)[%!].*$", r"\1pass", cell.source, flags=re.M
-            )  # IPython magics
+            # IPython magics
+            source = re.sub(r"^(\s*)[%!].*$", r"\1pass", cell.source, flags=re.M)
             for node in ast.walk(ast.parse(source)):
                 if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
                     assigned.add(node.id)

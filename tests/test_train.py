@@ -57,9 +57,8 @@ def test_full_batch_with_one_hot_equals_integer_labels(fashion):
         net = _lecture_cnn()
         runs.append(hp.train(net, (X, labels), epochs=3, device="cpu", progress=False))
     assert runs[0].train_loss == pytest.approx(runs[1].train_loss, rel=1e-5)
-    assert (
-        runs[0].train_acc == runs[1].train_acc and runs[0].train_acc[-1] > 0.3
-    )  # 3 Adam steps: 0.052 → 0.314
+    # 3 Adam steps: 0.052 → 0.314
+    assert runs[0].train_acc == runs[1].train_acc and runs[0].train_acc[-1] > 0.3
 
 
 def test_full_batch_step_is_the_lectures_loop():
@@ -148,9 +147,10 @@ def test_uint8_with_per_batch_resize_trains_exactly_like_resizing_first(data_dir
         "fashion_mnist", "test", n=600, root=data_dir, dtype=torch.uint8
     )
     Xr, _ = hp.load_data("fashion_mnist", "test", n=600, root=data_dir, resize=32)
+    # > one eval batch
     Xt8, yt = hp.load_data(
         "fashion_mnist", "train", n=1500, root=data_dir, dtype=torch.uint8
-    )  # > one eval batch
+    )
     Xtr, _ = hp.load_data("fashion_mnist", "train", n=1500, root=data_dir, resize=32)
     runs = []
     for train_data, test_data, transform in [
@@ -209,9 +209,8 @@ def test_uint8_without_transform_is_scaled_to_unit_range():
 def test_mixed_precision_uses_native_bf16_only(monkeypatch, capability, dtype, scaled):
     """T4 (7.5) reports bf16 'supported' through emulation; it must get float16 + loss
     scaling."""
-    train_module = importlib.import_module(
-        "helpers.train"
-    )  # the module (hp.train is the function)
+    # the module (hp.train is the function)
+    train_module = importlib.import_module("helpers.train")
 
     monkeypatch.setattr(
         torch.cuda, "is_bf16_supported", lambda including_emulation=True: True
@@ -333,9 +332,8 @@ def test_mini_batch_training_is_the_hand_written_loop_exactly():
         and history.train_acc == train_acc
         and history.test_acc == test_acc
     )
-    assert (
-        len(set(test_acc)) > 1 and min(test_acc) > 0 and max(train_acc) < 1
-    )  # the numbers are not trivial
+    # the numbers are not trivial
+    assert len(set(test_acc)) > 1 and min(test_acc) > 0 and max(train_acc) < 1
     assert not ours.training and 0 < history.seconds < 60
 
 
@@ -344,9 +342,8 @@ def test_another_seed_gives_another_shuffle():
     runs = []
     for seed in (7, 8):
         torch.manual_seed(0)
-        net = nn.Sequential(
-            nn.Flatten(), nn.Linear(64, 3)
-        )  # no dropout: only the order is random
+        # no dropout: only the order is random
+        net = nn.Sequential(nn.Flatten(), nn.Linear(64, 3))
         hp.seed_everything(seed)
         runs.append(
             hp.train(
@@ -399,9 +396,8 @@ def test_evaluate_uses_eval_mode_and_restores_mode_and_running_statistics():
         expected = (net(X).argmax(1) == y).sum().item() / 100
     assert acc == expected
     net.eval()
-    assert (
-        hp.evaluate(net, X, y) == expected and not net.training
-    )  # eval mode stays eval mode
+    # eval mode stays eval mode
+    assert hp.evaluate(net, X, y) == expected and not net.training
 
 
 def test_evaluate_a_model_without_parameters_on_the_data_device():
@@ -470,9 +466,8 @@ def test_progress_bar_only_when_asked(capsys):
         f"loss={h.train_loss[-1]:.4f}, train_acc={h.train_acc[-1]:.3f}, "
         f"test_acc={h.test_acc[-1]:.3f}]"
     )
-    assert (
-        len({h.train_loss[-1], h.train_acc[-1], h.test_acc[-1]}) == 3
-    )  # three different numbers in their places
+    # three different numbers in their places
+    assert len({h.train_loss[-1], h.train_acc[-1], h.test_acc[-1]}) == 3
 
 
 def test_helpers_train_imports_as_the_module_and_hp_train_still_trains():
@@ -521,9 +516,8 @@ def test_float_images_must_match_the_model_but_uint8_is_converted():
         r"convert one of them, e\.g\. X\.to\(torch.float64\)$",
     ):
         hp.train(net, (X8.float(), y), epochs=1, device="cpu", progress=False)
-    free = torch.zeros(
-        1, requires_grad=True
-    )  # a model without parameters: nothing to check against
+    # a model without parameters: nothing to check against
+    free = torch.zeros(1, requires_grad=True)
     assert (
         hp.train(
             nn.Flatten(),
@@ -689,9 +683,8 @@ def test_mixed_precision_step_is_autocast_plus_loss_scaling_for_float16(
     assert history.train_loss == losses and history.test_acc == pytest.approx(
         test_acc, abs=1e-7
     )
-    assert (
-        history.train_loss != fp32.train_loss
-    )  # the half-precision forward pass really ran
+    # the half-precision forward pass really ran
+    assert history.train_loss != fp32.train_loss
 
 
 def test_evaluate_uses_the_training_precision(monkeypatch):
@@ -742,9 +735,8 @@ class _Seen(nn.Module):
 
 def _conv_net_that_sees():
     seen = _Seen()
-    return seen, nn.Sequential(
-        seen, nn.Conv2d(2, 2, 3), nn.Flatten(), nn.Linear(72, 3)
-    )  # 2 channels: the layouts differ
+    # 2 channels: the layouts differ
+    return seen, nn.Sequential(seen, nn.Conv2d(2, 2, 3), nn.Flatten(), nn.Linear(72, 3))
 
 
 @pytest.mark.parametrize("channels_last", [None, True, False])
@@ -821,9 +813,8 @@ def test_cudnn_autotuning_is_switched_on_for_cuda_training(monkeypatch):
 
     monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
     X, y = _toy_data(16, seed=0)
-    hp.train(
-        _bn_dropout_net(), (X, y), epochs=1, device="cpu", progress=False
-    )  # a whole CPU run
+    # a whole CPU run
+    hp.train(_bn_dropout_net(), (X, y), epochs=1, device="cpu", progress=False)
     assert torch.backends.cudnn.benchmark is False
     monkeypatch.setattr(train_module, "get_device", lambda device: torch.device(device))
     monkeypatch.setattr(torch.cuda, "get_device_capability", lambda device=None: (8, 0))
@@ -852,9 +843,8 @@ def test_evaluate_runs_on_the_models_device(monkeypatch):
     X, y = _toy_data(10, seed=0)
     with pytest.raises(_Stop, match=r"^stopped before counting$"):
         hp.evaluate(net, X, y, batch_size=4)
-    assert (
-        calls == [("meta", "meta", 4)] and net.training
-    )  # the mode is restored after an error too
+    # the mode is restored after an error too
+    assert calls == [("meta", "meta", 4)] and net.training
 
 
 def test_mixed_precision_is_asked_off_on_the_cpu(monkeypatch):
@@ -896,9 +886,10 @@ def test_data_labels_and_counters_live_on_the_training_device(monkeypatch):
         return real_batches(X, y, *args, **kwargs)
 
     monkeypatch.setattr(train_module, "batches", batches)
+    # none for 'meta'
     monkeypatch.setattr(
         torch, "autocast", lambda *args, **kwargs: contextlib.nullcontext()
-    )  # none for 'meta'
+    )
     X, y = torch.randn(8, 4), torch.randint(0, 2, (8,))
     with pytest.raises(NotImplementedError, match="Cannot copy out of meta tensor"):
         hp.train(
@@ -1181,9 +1172,8 @@ def test_one_hot_labels_must_have_a_column_per_output():
     ):
         hp.evaluate(_mlp(), X, hp.to_one_hot(y, 12))
     net = _mlp(12)
-    assert hp.evaluate(net, X, hp.to_one_hot(y, 12)) == hp.evaluate(
-        net, X, y
-    )  # as wide as the outputs: accepted
+    # as wide as the outputs: accepted
+    assert hp.evaluate(net, X, hp.to_one_hot(y, 12)) == hp.evaluate(net, X, y)
 
 
 @pytest.mark.parametrize(

@@ -31,6 +31,7 @@ from results_file import machine_facts  # noqa: E402  (benchmarks/ holds the one
 
 TIMES = ROOT / "benchmarks" / "results" / "notebook-times.json"
 BUDGET_S = {"full": 15 * 60, "quick": 90}  # per notebook on the book's 2-core CPU
+# recorded beside each run
 FACTS = (
     "date",
     "commit",
@@ -39,7 +40,7 @@ FACTS = (
     "machine",
     "cpus",
     "threads",
-)  # recorded beside each run
+)
 
 
 def record_run(
@@ -76,9 +77,8 @@ def tidy_stream(text: str) -> str:
     return "\n".join(lines)
 
 
-PROGRESS_BAR = re.compile(
-    r"\d+%\|.*\| *\d+/\d+ \["
-)  # tqdm's "LeNet: 100%|████| 10/10 [00:20<00:00, ...]"
+# tqdm's "LeNet: 100%|████| 10/10 [00:20<00:00, ...]"
+PROGRESS_BAR = re.compile(r"\d+%\|.*\| *\d+/\d+ \[")
 
 
 def without_progress_bars(text: str) -> str:
@@ -169,11 +169,12 @@ def main() -> int:
     )
     args = parser.parse_args()
     paths = args.notebooks or sorted((ROOT / "notebooks").glob("*.ipynb"))
+    # as hp.is_quick()
     mode = (
         "quick"
         if os.environ.get("BOOK_QUICK", "").strip().lower() in {"1", "true", "yes"}
         else "full"
-    )  # as hp.is_quick()
+    )
     print(
         f"executing {len(paths)} notebook(s) in {mode} mode; "
         f"BOOK_DATA_DIR={os.environ.get('BOOK_DATA_DIR', '(unset)')}"

@@ -96,9 +96,8 @@ def copy_mathjax(app: Sphinx, exception: Exception | None) -> None:
 
 def _script_key(script) -> tuple:
     attributes = getattr(script, "attributes", {}) or {}
-    filename = (
-        getattr(script, "filename", script) or ""
-    )  # an inline script's is None or ""
+    # an inline script's is None or ""
+    filename = getattr(script, "filename", script) or ""
     return str(filename), tuple(sorted((k, str(v)) for k, v in attributes.items()))
 
 

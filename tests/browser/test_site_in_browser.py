@@ -107,9 +107,8 @@ def server():
 def browser(tmp_path_factory):
     from selenium.webdriver.chrome.service import Service
 
-    os.environ.setdefault(
-        "SE_OFFLINE", "true"
-    )  # never let Selenium Manager fetch anything
+    # never let Selenium Manager fetch anything
+    os.environ.setdefault("SE_OFFLINE", "true")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for flag in (
@@ -354,9 +353,8 @@ def test_animations_play_and_pages_stay_light(page, server, browser):
         click(button("first"))
         assert img.get_attribute("src") == first and count.text == f"1 / {n}"
         click(button("play"))
-        browser.execute_script(
-            "return new Promise(r => setTimeout(r, 900));"
-        )  # one step at 1.5 frames per second
+        # one step at 1.5 frames per second
+        browser.execute_script("return new Promise(r => setTimeout(r, 900));")
         click(button("play"))  # pause
         assert (
             count.text != f"1 / {n}"
