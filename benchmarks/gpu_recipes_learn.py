@@ -8,8 +8,7 @@ the CPU.
         --json ...
 
 On a GPU, chapters 09 and 10 train the textbook's recipes (narrow VGG-11 at 224×224 and
-ResNet-18 at 96×96, SGD with learning rate 0.01, Xavier initialisation, batches of 128;
-09 trains with Adam at learning rate 0.001 where the textbook's SGD did not start here),
+ResNet-18 at 96×96, SGD with learning rate 0.01, Xavier initialisation, batches of 128),
 which a 2-core CPU cannot afford in full. What it can afford is the start: this script
 runs each recipe's first steps exactly as the chapter would (same builder,
 initialisation, optimiser, resolution, batch size; Fashion-MNIST uint8 images resized
@@ -74,14 +73,6 @@ RECIPES = {  # in the order they run: the cheapest first
         0.01,
         300,
     ),
-    "vgg11-narrow@224-adam": Recipe(
-        "09_vgg (GPU budget: Adam, as on the CPU)",
-        lambda s: hp.vgg(NARROW_VGG11, image_size=s),
-        224,
-        0.001,
-        150,
-        "Adam",
-    ),
     "vgg11-narrow@224": Recipe(
         "09_vgg (GPU budget)",
         lambda s: hp.vgg(NARROW_VGG11, image_size=s),
@@ -113,8 +104,8 @@ def run(
     y: torch.Tensor,
     batch_size: int = 128,
 ) -> dict:
-    """Train ``recipe`` from its Xavier start for up to ``max_steps`` optimiser steps; the
-    per-step losses and verdict."""
+    """Train ``recipe`` from its Xavier start for up to ``max_steps`` optimiser steps;
+    the per-step losses and verdict."""
     hp.seed_everything(0)
     net = recipe.build(recipe.size)
     net.apply(hp.init_xavier)
