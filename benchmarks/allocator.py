@@ -30,14 +30,17 @@ def child(workload: str) -> None:
     import time
 
     import torch
+    from gpu_recipes_learn import NARROW_VGG11  # benchmarks/ is first on sys.path
     from torch import nn
 
     import helpers as hp
 
     torch.manual_seed(0)
     name, size = workload.split("@")
-    narrow = ((1, 16), (1, 32), (2, 64), (2, 128), (2, 128))
-    net = hp.resnet18() if name == "resnet18" else hp.vgg(narrow, image_size=int(size))
+    if name == "resnet18":
+        net = hp.resnet18()
+    else:
+        net = hp.vgg(NARROW_VGG11, image_size=int(size))
     optimizer = torch.optim.Adam(net.parameters())
     X = torch.rand(128, 1, int(size), int(size))
     y = torch.randint(0, 10, (128,))

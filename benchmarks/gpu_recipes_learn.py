@@ -59,7 +59,6 @@ class Recipe:
     size: int
     lr: float
     max_steps: int
-    optimizer: str = "SGD"  # or "Adam"
 
 
 RECIPES = {  # in the order they run: the cheapest first
@@ -109,8 +108,7 @@ def run(
     hp.seed_everything(0)
     net = recipe.build(recipe.size)
     net.apply(hp.init_xavier)
-    optimizers = {"SGD": torch.optim.SGD, "Adam": torch.optim.Adam}
-    optimizer = optimizers[recipe.optimizer](net.parameters(), lr=recipe.lr)
+    optimizer = torch.optim.SGD(net.parameters(), lr=recipe.lr)
     resize = hp.resize_to(recipe.size)
     order = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))
     losses: list[float] = []
@@ -137,7 +135,7 @@ def run(
         "recipe": name,
         "chapter": recipe.chapter,
         "size": recipe.size,
-        "optimizer": recipe.optimizer,
+        "optimizer": "SGD",
         "lr": recipe.lr,
         "batch_size": batch_size,
         "init": "Xavier",
