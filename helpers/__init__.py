@@ -63,7 +63,9 @@ from .ops import (
 )
 from .metrics import confusion_matrix, per_class_accuracy, predict
 from .plot import (
+    architecture_stages,
     plot_history,
+    show_architecture,
     show_confusion_matrix,
     show_feature_maps,
     show_images,
