@@ -47,7 +47,7 @@ RESULTS = {
     "11_lab_mnist_cifar10": {"mnist_test_acc": "mnist_acc", "cifar_test_acc": "cifar_acc"},
 }
 BENCHMARKS = {
-    "trainers": ["benchmarks/trainers.py", "--device", "cuda"],
+    "trainers": ["benchmarks/trainers.py", "--device", "cuda", "--rounds", "1"],  # 15 runs, not 45
     "memory": ["benchmarks/memory.py", "--device", "cuda", "--steps", "5"],
 }
 
