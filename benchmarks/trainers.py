@@ -54,6 +54,7 @@ per variant and its own ``measured`` evidence (the same facts; with ``--merge`` 
 workloads not run this time are kept from the file, each with the evidence of its own run).
 Set BOOK_DATA_DIR to read the offline copy of the data. d2l is never a dependency of the book.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,29 +65,31 @@ import os
 import statistics
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import matplotlib
 
-matplotlib.use("Agg")  # d2l's live plot is rendered to SVG as in a notebook, never shown
+matplotlib.use(
+    "Agg"
+)  # d2l's live plot is rendered to SVG as in a notebook, never shown
 
-import torch  # noqa: E402
-from matplotlib import pyplot as plt  # noqa: E402
-from torch import nn  # noqa: E402
+import torch
+from matplotlib import pyplot as plt
+from results_file import machine_facts, write_results
+from torch import nn
 
-import helpers as hp  # noqa: E402
-from results_file import machine_facts, write_results  # noqa: E402  (benchmarks/ is on sys.path)
+import helpers as hp
 
 D2L_VERSION = "1.0.3"
 BATCH = 128
 VARIANTS = {
     "d2l_plot": "d2l.Trainer, d2l's FashionMNIST DataLoader (4 workers, per-image PIL resize), "
-                "live plot on (rendered to SVG, as Jupyter's inline backend does)",
+    "live plot on (rendered to SVG, as Jupyter's inline backend does)",
     "d2l": "d2l.Trainer, d2l's FashionMNIST DataLoader, plot off",
     "d2l_hp_data": "d2l.Trainer (the same loop) fed hp's data path: tensors in memory, "
-                   "index slices, per-batch conversion and resize; plot off",
+    "index slices, per-batch conversion and resize; plot off",
     "hp_nchw": "hp.train with channels_last=False",
     "hp": "hp.train (channels-last)",
 }
@@ -96,9 +99,27 @@ VARIANTS = {
 # vgg and resnet18: hp from the chapters' 115 and 70 s per epoch on 60,000 images (+ a test pass
 # a third the cost per image), d2l's DataLoader about 10% on top, as in the earlier runs.
 PLAN_S_PER_EPOCH = {
-    "lenet": {"d2l_plot": 6.9, "d2l": 6.3, "d2l_hp_data": 2.3, "hp_nchw": 2.3, "hp": 2.0},
-    "vgg": {"d2l_plot": 22.0, "d2l": 21.3, "d2l_hp_data": 19.6, "hp_nchw": 19.4, "hp": 19.4},
-    "resnet18": {"d2l_plot": 8.6, "d2l": 8.1, "d2l_hp_data": 7.5, "hp_nchw": 7.4, "hp": 7.4},
+    "lenet": {
+        "d2l_plot": 6.9,
+        "d2l": 6.3,
+        "d2l_hp_data": 2.3,
+        "hp_nchw": 2.3,
+        "hp": 2.0,
+    },
+    "vgg": {
+        "d2l_plot": 22.0,
+        "d2l": 21.3,
+        "d2l_hp_data": 19.6,
+        "hp_nchw": 19.4,
+        "hp": 19.4,
+    },
+    "resnet18": {
+        "d2l_plot": 8.6,
+        "d2l": 8.1,
+        "d2l_hp_data": 7.5,
+        "hp_nchw": 7.4,
+        "hp": 7.4,
+    },
 }
 PLAN_S_PER_RUN = 2.0  # building the data module and the model, the final evaluation
 
@@ -116,15 +137,45 @@ class Workload:
     xavier: bool = True
 
 
-NARROW_VGG11 = ((1, 16), (1, 32), (2, 64), (2, 128), (2, 128))  # chapter 09: VGG-11, channels / 4
+NARROW_VGG11 = (
+    (1, 16),
+    (1, 32),
+    (2, 64),
+    (2, 128),
+    (2, 128),
+)  # chapter 09: VGG-11, channels / 4
 
 WORKLOADS = {
-    "lenet": Workload("the textbook's LeNet (sigmoid, average pooling), Xavier, SGD lr 0.1",
-                      hp.lenet5, "SGD", 0.1, 28, 60_000, 10_000, 10),
-    "vgg": Workload("chapter 09's CPU recipe: narrow VGG-11 at 32×32, Xavier, Adam lr 1e-3",
-                    lambda: hp.vgg(NARROW_VGG11, image_size=32), "Adam", 1e-3, 32, 10_000, 2_000, 2),
-    "resnet18": Workload("chapter 10's CPU recipe: ResNet-18 at 32×32, Xavier, SGD lr 0.01",
-                         hp.resnet18, "SGD", 0.01, 32, 6_000, 2_000, 2),
+    "lenet": Workload(
+        "the textbook's LeNet (sigmoid, average pooling), Xavier, SGD lr 0.1",
+        hp.lenet5,
+        "SGD",
+        0.1,
+        28,
+        60_000,
+        10_000,
+        10,
+    ),
+    "vgg": Workload(
+        "chapter 09's CPU recipe: narrow VGG-11 at 32×32, Xavier, Adam lr 1e-3",
+        lambda: hp.vgg(NARROW_VGG11, image_size=32),
+        "Adam",
+        1e-3,
+        32,
+        10_000,
+        2_000,
+        2,
+    ),
+    "resnet18": Workload(
+        "chapter 10's CPU recipe: ResNet-18 at 32×32, Xavier, SGD lr 0.01",
+        hp.resnet18,
+        "SGD",
+        0.01,
+        32,
+        6_000,
+        2_000,
+        2,
+    ),
 }
 
 
@@ -138,7 +189,9 @@ def plan_seconds(name: str, w: Workload, rounds: int) -> float:
     """Expected seconds for ``rounds`` rounds of workload ``name`` on a quiet 2-core CPU (a plan, not a figure)."""
     default = WORKLOADS[name]
     per_image = (w.n_train + w.n_test / 3) / (default.n_train + default.n_test / 3)
-    per_round = sum(PLAN_S_PER_EPOCH[name].values()) * per_image * w.epochs + PLAN_S_PER_RUN * len(VARIANTS)
+    per_round = sum(
+        PLAN_S_PER_EPOCH[name].values()
+    ) * per_image * w.epochs + PLAN_S_PER_RUN * len(VARIANTS)
     return rounds * per_round
 
 
@@ -150,7 +203,9 @@ def copy_weights(src: nn.Module, dst: nn.Module) -> None:
     with torch.no_grad():
         for (ka, va), (kb, vb) in zip(a.items(), b.items()):
             if va.shape != vb.shape:
-                raise ValueError(f"shape mismatch: {ka} {tuple(va.shape)} vs {kb} {tuple(vb.shape)}")
+                raise ValueError(
+                    f"shape mismatch: {ka} {tuple(va.shape)} vs {kb} {tuple(vb.shape)}"
+                )
             vb.copy_(va)
 
 
@@ -166,6 +221,7 @@ def d2l_model(d2l, name: str, w: Workload, init: dict) -> nn.Module:
         model = d2l.LeNet(lr=w.lr)
         model.apply_init([torch.zeros(1, 1, w.size, w.size)])
     else:
+
         class Textbook(d2l.Classifier):
             def configure_optimizers(self):
                 return getattr(torch.optim, w.optimizer)(self.parameters(), lr=self.lr)
@@ -180,7 +236,10 @@ def d2l_model(d2l, name: str, w: Workload, init: dict) -> nn.Module:
 
 def d2l_data(d2l, w: Workload, root: str):
     """The textbook's data module, reading the same files, cut to the same first-n subsets."""
-    d2l.DataModule.__init__.__defaults__ = (root, 4)  # its root is a default argument; num_workers stays 4
+    d2l.DataModule.__init__.__defaults__ = (
+        root,
+        4,
+    )  # its root is a default argument; num_workers stays 4
     data = d2l.FashionMNIST(batch_size=BATCH, resize=(w.size, w.size))
     data.train = torch.utils.data.Subset(data.train, range(w.n_train))
     data.val = torch.utils.data.Subset(data.val, range(w.n_test))
@@ -200,7 +259,9 @@ class Batches:
         return -(-len(self.X) // BATCH)
 
     def __iter__(self):
-        return hp.batches(self.X, self.y, BATCH, shuffle=self.shuffle, transform=self.transform)
+        return hp.batches(
+            self.X, self.y, BATCH, shuffle=self.shuffle, transform=self.transform
+        )
 
 
 class HpData:
@@ -222,18 +283,35 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize()
 
 
-def run_variant(variant: str, name: str, w: Workload, d2l, device, root: str, data: dict, init: dict,
-                seed: int) -> tuple[float, float]:
+def run_variant(
+    variant: str,
+    name: str,
+    w: Workload,
+    d2l,
+    device,
+    root: str,
+    data: dict,
+    init: dict,
+    seed: int,
+) -> tuple[float, float]:
     """Train one variant from ``init``; (seconds per epoch of the whole fit, final test accuracy)."""
     (X, y), (Xt, yt), transform = data["train"], data["test"], data["transform"]
     hp.seed_everything(seed)
     if variant.startswith("d2l"):
         model = d2l_model(d2l, name, w, init)
         model.board.display = variant == "d2l_plot"
-        source = HpData((X, y), (Xt, yt), transform) if variant == "d2l_hp_data" else d2l_data(d2l, w, root)
-        trainer = d2l.Trainer(max_epochs=w.epochs, num_gpus=1 if device.type == "cuda" else 0)
+        source = (
+            HpData((X, y), (Xt, yt), transform)
+            if variant == "d2l_hp_data"
+            else d2l_data(d2l, w, root)
+        )
+        trainer = d2l.Trainer(
+            max_epochs=w.epochs, num_gpus=1 if device.type == "cuda" else 0
+        )
         hp.seed_everything(seed)
-        quiet = open(os.devnull, "w")  # IPython prints the figure's repr and clears the line
+        quiet = open(
+            os.devnull, "w"
+        )  # IPython prints the figure's repr and clears the line
         with quiet, contextlib.redirect_stdout(quiet):
             start = time.perf_counter()
             trainer.fit(model, source)
@@ -247,8 +325,18 @@ def run_variant(variant: str, name: str, w: Workload, d2l, device, root: str, da
         net.load_state_dict(init)
         optimizer = getattr(torch.optim, w.optimizer)(net.parameters(), lr=w.lr)
         start = time.perf_counter()
-        hp.train(net, (X, y), (Xt, yt), epochs=w.epochs, optimizer=optimizer, batch_size=BATCH, device=device,
-                 transform=transform, channels_last=None if variant == "hp" else False, progress=False)
+        hp.train(
+            net,
+            (X, y),
+            (Xt, yt),
+            epochs=w.epochs,
+            optimizer=optimizer,
+            batch_size=BATCH,
+            device=device,
+            transform=transform,
+            channels_last=None if variant == "hp" else False,
+            progress=False,
+        )
         _sync(device)
         seconds = time.perf_counter() - start
     return seconds / w.epochs, hp.evaluate(net, Xt, yt, transform=transform)
@@ -261,16 +349,28 @@ def summarise(runs: list[dict]) -> dict:
         s = [r["s_per_epoch"] for r in runs if r["variant"] == variant]
         acc = [r["test_acc"] for r in runs if r["variant"] == variant]
         if s:
-            out[variant] = {"s_median": statistics.median(s), "s_min": min(s), "s_max": max(s),
-                            "acc_median": statistics.median(acc), "acc_min": min(acc), "acc_max": max(acc)}
+            out[variant] = {
+                "s_median": statistics.median(s),
+                "s_min": min(s),
+                "s_max": max(s),
+                "acc_median": statistics.median(acc),
+                "acc_min": min(acc),
+                "acc_max": max(acc),
+            }
     return out
 
 
 def run_workload(name: str, w: Workload, rounds: int, d2l, device, root: str) -> dict:
     transform = hp.resize_to(w.size) if w.size != 28 else hp.to_float
-    data = {"train": hp.load_data("fashion_mnist", "train", n=w.n_train, device=device, dtype=torch.uint8),
-            "test": hp.load_data("fashion_mnist", "test", n=w.n_test, device=device, dtype=torch.uint8),
-            "transform": transform}
+    data = {
+        "train": hp.load_data(
+            "fashion_mnist", "train", n=w.n_train, device=device, dtype=torch.uint8
+        ),
+        "test": hp.load_data(
+            "fashion_mnist", "test", n=w.n_test, device=device, dtype=torch.uint8
+        ),
+        "transform": transform,
+    }
     runs = []
     for r in range(1, rounds + 1):
         seed = r - 1
@@ -281,37 +381,92 @@ def run_workload(name: str, w: Workload, rounds: int, d2l, device, root: str) ->
         init = copy.deepcopy(first.state_dict())
         for position, variant in enumerate(round_order(r), 1):
             s, acc = run_variant(variant, name, w, d2l, device, root, data, init, seed)
-            runs.append({"round": r, "seed": seed, "position": position, "variant": variant,
-                         "s_per_epoch": s, "test_acc": acc})
-            print(f"  round {r}/{rounds}  {name:<9} {variant:<12} {s:8.2f} s/epoch  test accuracy {acc:.4f}",
-                  flush=True)
-    return {"workload": name, "recipe": w.recipe, "optimizer": w.optimizer, "lr": w.lr, "batch_size": BATCH,
-            "size": w.size, "n": w.n_train, "n_test": w.n_test, "epochs": w.epochs, "xavier": w.xavier,
-            "runs": runs, "summary": summarise(runs)}
+            runs.append(
+                {
+                    "round": r,
+                    "seed": seed,
+                    "position": position,
+                    "variant": variant,
+                    "s_per_epoch": s,
+                    "test_acc": acc,
+                }
+            )
+            print(
+                f"  round {r}/{rounds}  {name:<9} {variant:<12} {s:8.2f} s/epoch  test accuracy {acc:.4f}",
+                flush=True,
+            )
+    return {
+        "workload": name,
+        "recipe": w.recipe,
+        "optimizer": w.optimizer,
+        "lr": w.lr,
+        "batch_size": BATCH,
+        "size": w.size,
+        "n": w.n_train,
+        "n_test": w.n_test,
+        "epochs": w.epochs,
+        "xavier": w.xavier,
+        "runs": runs,
+        "summary": summarise(runs),
+    }
 
 
 def print_summary(row: dict) -> None:
     s = row["summary"]
     base = s["d2l"]["s_median"] if "d2l" in s else None
-    print(f"{row['workload']}: median (min-max) over {max(r['round'] for r in row['runs'])} round(s), "
-          f"{row['epochs']} epoch(s) on {row['n']:,} images")
+    print(
+        f"{row['workload']}: median (min-max) over {max(r['round'] for r in row['runs'])} round(s), "
+        f"{row['epochs']} epoch(s) on {row['n']:,} images"
+    )
     for variant, v in s.items():
         ratio = f"{base / v['s_median']:5.2f}x d2l" if base else ""
-        print(f"  {variant:<12} {v['s_median']:8.2f} s/epoch ({v['s_min']:.2f}-{v['s_max']:.2f})  {ratio}  "
-              f"test accuracy {v['acc_median']:.4f} ({v['acc_min']:.4f}-{v['acc_max']:.4f})")
+        print(
+            f"  {variant:<12} {v['s_median']:8.2f} s/epoch ({v['s_min']:.2f}-{v['s_max']:.2f})  {ratio}  "
+            f"test accuracy {v['acc_median']:.4f} ({v['acc_min']:.4f}-{v['acc_max']:.4f})"
+        )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--device", default=None, help="cuda or cpu (default: best available)")
-    parser.add_argument("--workload", choices=list(WORKLOADS), action="append", help="default: all")
-    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
-    parser.add_argument("--epochs", type=int, default=None, help="override every workload's epochs")
-    parser.add_argument("--n-train", type=int, default=None, help="override every workload's training images")
-    parser.add_argument("--n-test", type=int, default=None, help="override every workload's test images")
-    parser.add_argument("--plan", action="store_true", help="print the runs and the expected time, run nothing")
-    parser.add_argument("--json", type=Path, default=None, help="write the runs and the summary to this JSON file")
-    parser.add_argument("--merge", action="store_true", help="keep the --json file's rows of other workloads")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--device", default=None, help="cuda or cpu (default: best available)"
+    )
+    parser.add_argument(
+        "--workload", choices=list(WORKLOADS), action="append", help="default: all"
+    )
+    parser.add_argument(
+        "--rounds", type=int, default=3, help="interleaved rounds (default 3)"
+    )
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="override every workload's epochs"
+    )
+    parser.add_argument(
+        "--n-train",
+        type=int,
+        default=None,
+        help="override every workload's training images",
+    )
+    parser.add_argument(
+        "--n-test", type=int, default=None, help="override every workload's test images"
+    )
+    parser.add_argument(
+        "--plan",
+        action="store_true",
+        help="print the runs and the expected time, run nothing",
+    )
+    parser.add_argument(
+        "--json",
+        type=Path,
+        default=None,
+        help="write the runs and the summary to this JSON file",
+    )
+    parser.add_argument(
+        "--merge",
+        action="store_true",
+        help="keep the --json file's rows of other workloads",
+    )
     args = parser.parse_args()
     if args.rounds < 1:
         parser.error("--rounds must be at least 1")
@@ -325,14 +480,20 @@ def main() -> None:
         chosen[name] = w
 
     total_runs = len(chosen) * len(VARIANTS) * args.rounds
-    print(f"plan: {len(chosen)} workload(s) x {len(VARIANTS)} variants x {args.rounds} round(s) = "
-          f"{total_runs} training runs; order alternated between rounds")
+    print(
+        f"plan: {len(chosen)} workload(s) x {len(VARIANTS)} variants x {args.rounds} round(s) = "
+        f"{total_runs} training runs; order alternated between rounds"
+    )
     for name, w in chosen.items():
-        print(f"  {name:<9} {w.epochs} epoch(s) on {w.n_train:,} images ({w.n_test:,} test) at {w.size}x{w.size}: "
-              f"{w.recipe}; about {plan_seconds(name, w, args.rounds) / 60:.0f} min")
+        print(
+            f"  {name:<9} {w.epochs} epoch(s) on {w.n_train:,} images ({w.n_test:,} test) at {w.size}x{w.size}: "
+            f"{w.recipe}; about {plan_seconds(name, w, args.rounds) / 60:.0f} min"
+        )
     expected = sum(plan_seconds(n, w, args.rounds) for n, w in chosen.items())
-    print(f"expected: about {expected / 60:.0f} min on a quiet 2-core CPU (planning figures, not a measurement)",
-          flush=True)
+    print(
+        f"expected: about {expected / 60:.0f} min on a quiet 2-core CPU (planning figures, not a measurement)",
+        flush=True,
+    )
     if args.plan:
         return
 
@@ -341,13 +502,23 @@ def main() -> None:
     # d2l's 4 workers on a 2-core machine make torch warn at every loader; said once here instead.
     warnings.filterwarnings("ignore", message="This DataLoader will create")
     if (os.cpu_count() or 0) < 4:
-        print(f"note: d2l's DataLoader starts 4 worker processes on this {os.cpu_count()}-core machine")
+        print(
+            f"note: d2l's DataLoader starts 4 worker processes on this {os.cpu_count()}-core machine"
+        )
 
     root = os.environ.get("BOOK_DATA_DIR") or str(hp.data_root()[0])
     device = hp.get_device(args.device)
-    facts = {"device": hp.device_name(device), **machine_facts(), "rounds": args.rounds, "d2l": D2L_VERSION}
-    print(f"device: {facts['device']}, torch {facts['torch']}, {facts['cpu_model']}, {facts['cpus']} cores, "
-          f"{facts['threads']} threads, d2l {D2L_VERSION}, commit {facts['commit']}", flush=True)
+    facts = {
+        "device": hp.device_name(device),
+        **machine_facts(),
+        "rounds": args.rounds,
+        "d2l": D2L_VERSION,
+    }
+    print(
+        f"device: {facts['device']}, torch {facts['torch']}, {facts['cpu_model']}, {facts['cpus']} cores, "
+        f"{facts['threads']} threads, d2l {D2L_VERSION}, commit {facts['commit']}",
+        flush=True,
+    )
     rows = []
     start = time.perf_counter()
     for name, w in chosen.items():
@@ -358,10 +529,22 @@ def main() -> None:
     print(f"total {(time.perf_counter() - start) / 60:.1f} min for {total_runs} runs")
     if args.json:
         if args.merge and args.json.exists():
-            kept = [r for r in json.loads(args.json.read_text())["results"] if r["workload"] not in chosen]
-            rows = sorted(kept + rows, key=lambda r: list(WORKLOADS).index(r["workload"]))
-        write_results(args.json, facts["device"], rows, extra={"variants": VARIANTS},
-                      rounds=args.rounds, d2l=D2L_VERSION)
+            kept = [
+                r
+                for r in json.loads(args.json.read_text())["results"]
+                if r["workload"] not in chosen
+            ]
+            rows = sorted(
+                kept + rows, key=lambda r: list(WORKLOADS).index(r["workload"])
+            )
+        write_results(
+            args.json,
+            facts["device"],
+            rows,
+            extra={"variants": VARIANTS},
+            rounds=args.rounds,
+            d2l=D2L_VERSION,
+        )
 
 
 if __name__ == "__main__":

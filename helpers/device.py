@@ -1,4 +1,6 @@
-"""Where tensors live: pick the best available device, move things there, seed everything."""
+"""Where tensors live: pick the best available device, move things there, seed
+everything."""
+
 from __future__ import annotations
 
 import os
@@ -8,7 +10,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["get_device", "to_device", "seed_everything", "device_name"]
+__all__ = ["device_name", "get_device", "seed_everything", "to_device"]
 
 
 def _mps_available() -> bool:
@@ -19,10 +21,10 @@ def _mps_available() -> bool:
 def get_device(prefer: str | torch.device | None = None) -> torch.device:
     """Return the device to compute on.
 
-    With ``prefer=None`` the order is CUDA, then Apple MPS, then CPU.
-    With an explicit ``prefer`` ("cuda", "cuda:1", "mps", "cpu") that device is
-    returned, or a ``RuntimeError`` is raised when it is not available: asking
-    for a GPU never silently gives you the CPU.
+    With ``prefer=None`` the order is CUDA, then Apple MPS, then CPU. With an explicit
+    ``prefer`` ("cuda", "cuda:1", "mps", "cpu") that device is returned, or a
+    ``RuntimeError`` is raised when it is not available: asking for a GPU never silently
+    gives you the CPU. A name that is no device ("gpu") is a ``ValueError``.
     """
     if prefer is None:
         if torch.cuda.is_available():
@@ -30,14 +32,29 @@ def get_device(prefer: str | torch.device | None = None) -> torch.device:
         if _mps_available():
             return torch.device("mps")
         return torch.device("cpu")
-    device = torch.device(prefer)
+    try:
+        device = torch.device(prefer)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"device must be 'cuda', 'cuda:1', 'mps', 'cpu' or None (the best "
+            f"available), got {prefer!r}"
+        ) from None
     if device.type == "cuda":
         if not torch.cuda.is_available():
-            raise RuntimeError(f"device {str(device)!r} was requested, but CUDA is not available on this machine.")
+            raise RuntimeError(
+                f"device {str(device)!r} was requested, but CUDA is not available "
+                f"on this machine."
+            )
         if device.index is not None and device.index >= torch.cuda.device_count():
-            raise RuntimeError(f"device {str(device)!r} was requested, but only {torch.cuda.device_count()} CUDA device(s) exist.")
+            raise RuntimeError(
+                f"device {str(device)!r} was requested, but only "
+                f"{torch.cuda.device_count()} CUDA device(s) exist."
+            )
     elif device.type == "mps" and not _mps_available():
-        raise RuntimeError("device 'mps' was requested, but Apple MPS is not available on this machine.")
+        raise RuntimeError(
+            "device 'mps' was requested, but Apple MPS is not available on this "
+            "machine."
+        )
     return device
 
 
@@ -59,7 +76,8 @@ def to_device(obj: Any, device: torch.device | str) -> Any:
         return obj.to(device)
     if isinstance(obj, dict):
         return {k: to_device(v, device) for k, v in obj.items()}
-    if isinstance(obj, tuple) and hasattr(obj, "_fields"):  # a namedtuple takes its fields as arguments
+    # a namedtuple takes its fields as arguments
+    if isinstance(obj, tuple) and hasattr(obj, "_fields"):
         return type(obj)(*(to_device(v, device) for v in obj))
     if isinstance(obj, (list, tuple)):
         return type(obj)(to_device(v, device) for v in obj)
@@ -67,10 +85,12 @@ def to_device(obj: Any, device: torch.device | str) -> Any:
 
 
 def seed_everything(seed: int = 0) -> None:
-    """Seed Python's ``random``, NumPy, and torch (CPU and every CUDA device) with ``seed``."""
+    """Seed Python's ``random``, NumPy, and torch (CPU and every CUDA device) with
+    ``seed``."""
     if not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)  # also seeds every CUDA device
-    os.environ["PYTHONHASHSEED"] = str(seed)  # affects subprocesses started from here on
+    # affects subprocesses started from here on
+    os.environ["PYTHONHASHSEED"] = str(seed)

@@ -1,4 +1,6 @@
-"""The website's Sphinx extension (book/_ext/book_site.py): marks as callouts, local MathJax."""
+"""The website's Sphinx extension (book/_ext/book_site.py): marks as callouts, local
+MathJax."""
+
 from __future__ import annotations
 
 import sys
@@ -11,19 +13,24 @@ sys.path.insert(0, str(ROOT / "book" / "_ext"))
 book_site = pytest.importorskip("book_site")
 
 
-@pytest.mark.parametrize("text, kind", [
-    ("📝 Lecture. A kernel slides.", "lecture"),
-    ("📖 Textbook. LeNet.", "textbook"),
-    ("🗣️ In class. Read the error.", "in-class"),
-    ("  ✍️ Our note. Same kernel.", "note"),
-    ("🔬 Experiment. We measure.", "experiment"),
-    ("❓ Question. Why?", "question"),
-])
+@pytest.mark.parametrize(
+    "text, kind",
+    [
+        ("📝 Lecture. A kernel slides.", "lecture"),
+        ("📖 Textbook. LeNet.", "textbook"),
+        ("🗣️ In class. Read the error.", "in-class"),
+        ("  ✍️ Our note. Same kernel.", "note"),
+        ("🔬 Experiment. We measure.", "experiment"),
+        ("❓ Question. Why?", "question"),
+    ],
+)
 def test_marks_are_recognised(text, kind):
     assert book_site.mark_kind(text) == kind
 
 
-@pytest.mark.parametrize("text", ["An ordinary quotation.", "", "1998, LeNet-5.", "🚀 launch"])
+@pytest.mark.parametrize(
+    "text", ["An ordinary quotation.", "", "1998, LeNet-5.", "🚀 launch"]
+)
 def test_ordinary_quotes_are_left_alone(text):
     assert book_site.mark_kind(text) is None
 
@@ -35,7 +42,7 @@ def test_mathjax_from_the_cdn_unless_a_folder_is_named(monkeypatch):
 
 def test_a_local_mathjax_folder_must_hold_the_bundle(monkeypatch, tmp_path):
     monkeypatch.setenv("BOOK_MATHJAX", str(tmp_path))
-    with pytest.raises(Exception, match="tex-mml-chtml.js"):
+    with pytest.raises(Exception, match=r"tex-mml-chtml\.js"):
         book_site.mathjax_folder()
     (tmp_path / "tex-mml-chtml.js").write_text("// MathJax")
     assert book_site.mathjax_folder() == tmp_path.resolve()

@@ -1,19 +1,21 @@
 """Tag notebook cells for the website: the setup cell hidden, the check cells folded.
 
-    python tools/tag_cells.py                 # every notebook under notebooks/, in place
-    python tools/tag_cells.py --check         # only report cells whose tags are wrong (exit 1)
+    python tools/tag_cells.py          # every notebook under notebooks/, in place
+    python tools/tag_cells.py --check  # only report cells whose tags are wrong (exit 1)
 
 Rules (tests/test_repository.py enforces them on every notebook):
 
-* the first code cell, the shared setup cell, carries ``remove-cell``: the site does not show
-  it (it stays in the notebook, where Colab needs it);
+* the first code cell, the shared setup cell, carries ``remove-cell``: the site does
+  not show it (it stays in the notebook, where Colab needs it);
 * a **check cell**, a code cell with at least one ``assert`` and no output, carries
   ``hide-input`` and the prompts ``Show the check`` / ``Hide the check``
-  (``metadata.mystnb.code_prompt_show/hide``), so the site folds it behind a labelled toggle;
+  (``metadata.mystnb.code_prompt_show/hide``), so the site folds it behind a labelled
+  toggle;
 * no other cell carries the check prompts.
 
 Only metadata changes; sources and outputs are left as they are, so nbval is unaffected.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,12 +28,18 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 SETUP_TAG = "remove-cell"
 FOLD_TAG = "hide-input"
-CHECK_PROMPTS = {"code_prompt_show": "Show the check", "code_prompt_hide": "Hide the check"}
+CHECK_PROMPTS = {
+    "code_prompt_show": "Show the check",
+    "code_prompt_hide": "Hide the check",
+}
 
 
 def has_assert(source: str) -> bool:
-    """True if the Python source holds an ``assert`` statement (IPython magics are skipped)."""
-    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    """True if the Python source holds an ``assert`` statement (IPython magics are
+    skipped)."""
+    lines = [
+        line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))
+    ]
     try:
         tree = ast.parse("\n".join(lines))
     except SyntaxError:
@@ -41,13 +49,21 @@ def has_assert(source: str) -> bool:
 
 def is_check_cell(cell: dict) -> bool:
     """A code cell that only checks: it asserts something and shows nothing."""
-    return cell["cell_type"] == "code" and not cell.get("outputs") and has_assert(cell["source"])
+    return (
+        cell["cell_type"] == "code"
+        and not cell.get("outputs")
+        and has_assert(cell["source"])
+    )
 
 
 def wanted_metadata(cell: dict, is_setup: bool) -> tuple[list[str], dict]:
-    """The tags and ``mystnb`` metadata a code cell should carry under the rules above."""
+    """The tags and ``mystnb`` metadata a code cell should carry (the rules above)."""
     tags = [t for t in cell["metadata"].get("tags", []) if t != SETUP_TAG]
-    mystnb = {k: v for k, v in cell["metadata"].get("mystnb", {}).items() if k not in CHECK_PROMPTS}
+    mystnb = {
+        k: v
+        for k, v in cell["metadata"].get("mystnb", {}).items()
+        if k not in CHECK_PROMPTS
+    }
     if is_setup:
         tags.append(SETUP_TAG)
     elif is_check_cell(cell):
@@ -58,7 +74,8 @@ def wanted_metadata(cell: dict, is_setup: bool) -> tuple[list[str], dict]:
 
 
 def _code_cells(nb: nbformat.NotebookNode):
-    """Each code cell with its index and the tags and ``mystnb`` metadata the rules want for it."""
+    """Each code cell with its index and the tags and ``mystnb`` metadata the rules want
+    for it."""
     first_code = True
     for i, cell in enumerate(nb.cells):
         if cell.cell_type == "code":
@@ -67,14 +84,22 @@ def _code_cells(nb: nbformat.NotebookNode):
 
 
 def _is_tagged(cell: dict, tags: list[str], mystnb: dict) -> bool:
-    return sorted(cell.metadata.get("tags", [])) == sorted(tags) and dict(cell.metadata.get("mystnb", {})) == mystnb
+    return (
+        sorted(cell.metadata.get("tags", [])) == sorted(tags)
+        and dict(cell.metadata.get("mystnb", {})) == mystnb
+    )
 
 
 def problems(nb: nbformat.NotebookNode) -> list[str]:
-    """Cells (by index) whose tags or prompts differ from the rules; empty when all is well."""
-    return [f"cell {i}: tags {list(cell.metadata.get('tags', []))} mystnb {dict(cell.metadata.get('mystnb', {}))}, "
-            f"want tags {tags} mystnb {mystnb}"
-            for i, cell, tags, mystnb in _code_cells(nb) if not _is_tagged(cell, tags, mystnb)]
+    """Cells (by index) whose tags or prompts differ from the rules; empty when all is
+    well."""
+    return [
+        f"cell {i}: tags {list(cell.metadata.get('tags', []))} mystnb "
+        f"{dict(cell.metadata.get('mystnb', {}))}, "
+        f"want tags {tags} mystnb {mystnb}"
+        for i, cell, tags, mystnb in _code_cells(nb)
+        if not _is_tagged(cell, tags, mystnb)
+    ]
 
 
 def retag(nb: nbformat.NotebookNode) -> int:
@@ -105,7 +130,7 @@ def main() -> int:
             for line in problems(nb):
                 print(f"{path.name}: {line}")
                 bad += 1
-        elif (n := retag(nb)):
+        elif n := retag(nb):
             nbformat.write(nb, path)
             print(f"{path.name}: {n} cells retagged")
     return 1 if bad else 0
