@@ -65,12 +65,17 @@ def machine_facts() -> dict:
 
 
 def write_results(
-    path: Path, device: str, results: list[dict], **machine_extra
+    path: Path,
+    device: str,
+    results: list[dict],
+    extra: dict | None = None,
+    **machine_extra,
 ) -> None:
-    """Write ``{"machine": {device, date, commit, torch, cpu_model, cpus, threads,
-    **machine_extra}, "results": results}``."""
+    """Write ``{"machine": {device, date, commit, torch, cpu_model, cpus, threads, **machine_extra},
+    **extra, "results": results}`` (``extra``: more top-level keys, e.g. what the columns mean)."""
     machine = {"device": device, **machine_facts(), **machine_extra}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
-        json.dumps({"machine": machine, "results": results}, indent=1) + "\n"
+        json.dumps({"machine": machine, **(extra or {}), "results": results}, indent=1)
+        + "\n"
     )

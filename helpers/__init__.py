@@ -79,7 +79,9 @@ from .ops import (
     pool2d,
 )
 from .plot import (
+    architecture_stages,
     plot_history,
+    show_architecture,
     show_confusion_matrix,
     show_feature_maps,
     show_images,
@@ -103,6 +105,7 @@ __all__ = [
     "WindowAnimation",
     "__version__",
     "accuracy",
+    "architecture_stages",
     "alexnet",
     "animate_conv2d",
     "animate_conv_transpose2d",
@@ -146,6 +149,7 @@ __all__ = [
     "resnet_block",
     "run_mode",
     "seed_everything",
+    "show_architecture",
     "show_confusion_matrix",
     "show_feature_maps",
     "show_images",

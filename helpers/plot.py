@@ -26,11 +26,14 @@ from matplotlib.patches import Rectangle
 from torch import nn
 
 from .checks import in_unit_range, layout_fix, pixel_range, warn
+from .models import layer_summary
 from .ops import Pair, _pair, corr2d
 from .train import History
 
 __all__ = [
+    "architecture_stages",
     "plot_history",
+    "show_architecture",
     "show_confusion_matrix",
     "show_feature_maps",
     "show_images",
@@ -460,4 +463,126 @@ def show_misclassified(
         f"predicted",
         fontsize=10,
     )
+    fig.tight_layout()
+
+
+_ACTIVATIONS = (nn.ReLU, nn.Sigmoid, nn.Tanh)
+
+
+def _layer_label(layer: nn.Module) -> str | None:
+    """A short name for a layer in an architecture diagram (``None``: not drawn, e.g. dropout)."""
+    if isinstance(layer, nn.Conv2d):
+        (kh, kw), (ph, pw), (sh, sw) = layer.kernel_size, layer.padding, layer.stride
+        label = f"conv {kh}×{kw}"
+        label += (
+            f", pad {ph}"
+            if ph == pw and ph
+            else (f", pad {ph}×{pw}" if ph or pw else "")
+        )
+        return label + (
+            f", stride {sh}"
+            if sh == sw and sh != 1
+            else (f", stride {sh}×{sw}" if sh != sw else "")
+        )
+    if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
+        k, s = (
+            _pair(layer.kernel_size, "kernel_size"),
+            _pair(layer.stride or layer.kernel_size, "stride"),
+        )
+        kind = "max" if isinstance(layer, nn.MaxPool2d) else "avg"
+        return f"{kind} pool {k[0]}×{k[1]}" + (
+            f", stride {s[0]}" if s[0] == s[1] else f", stride {s[0]}×{s[1]}"
+        )
+    if isinstance(layer, nn.Flatten):
+        return "flatten"
+    if isinstance(layer, nn.Linear):
+        return "dense"
+    if isinstance(layer, nn.Dropout):
+        return None
+    return type(layer).__name__
+
+
+def architecture_stages(
+    model: nn.Module, input_shape: Sequence[int]
+) -> list[tuple[str, tuple[int, ...]]]:
+    """The diagram's content: ``[(operation, output shape without the batch axis), ...]``.
+
+    The first entry is ``("input", input shape)``; an activation that follows a layer is written
+    into that layer's operation ("conv 3×3, pad 1 + ReLU") instead of making a stage of its own.
+    Shapes come from ``layer_summary`` (a real forward pass through each top-level child).
+    """
+    rows = layer_summary(model, input_shape, show=False)
+    stages = [("input", tuple(input_shape[1:]))]
+    for layer, (_, shape) in zip(model.children(), rows):
+        if isinstance(layer, _ACTIVATIONS) and len(stages) > 1:
+            stages[-1] = (f"{stages[-1][0]} + {type(layer).__name__}", shape[1:])
+            continue
+        label = _layer_label(layer)
+        if label is not None:
+            stages.append((label, shape[1:]))
+    return stages
+
+
+def show_architecture(
+    model: nn.Module,
+    input_shape: Sequence[int],
+    size: tuple[float, float] | None = None,
+) -> None:
+    """Draw a network as a row of boxes, one per tensor the data passes through, left to right.
+
+    ``input_shape`` is a batch shape like (1, 1, 28, 28). A C×H×W tensor is a box whose height
+    follows H and whose width grows with the number of channels; a vector is a thin bar whose
+    height grows with its length. Each box is labelled with its shape, each arrow with the layer
+    that produced the next tensor (see ``architecture_stages``).
+    """
+    stages = architecture_stages(model, input_shape)
+    maps = [s for _, s in stages if len(s) == 3]
+    h_max = max((s[1] for s in maps), default=1)
+    c_max = max((s[0] for s in maps), default=1)
+    n_max = max((int(np.prod(s)) for _, s in stages), default=1)
+    step = 1.4  # from one box's left edge to the next one's
+    fig, ax = plt.subplots(figsize=size or (1.25 * len(stages), 2.4))
+    right_of_previous = 0.0
+    for k, (op, shape) in enumerate(stages):
+        x = k * step
+        if len(shape) == 3:
+            c, h, _ = shape
+            width = 0.25 + 0.45 * np.log1p(c) / np.log1p(c_max)
+            height = 0.15 + 0.85 * h / h_max
+            text = "×".join(str(d) for d in shape)
+        else:
+            n = int(np.prod(shape))
+            width, height = 0.12, 0.15 + 0.85 * np.log1p(n) / np.log1p(n_max)
+            text = f"{n:,}"
+        ax.add_patch(
+            Rectangle(
+                (x, -height / 2),
+                width,
+                height,
+                facecolor="C0" if len(shape) == 3 else "C1",
+                alpha=0.35,
+                edgecolor="black",
+            )
+        )
+        ax.text(x + width / 2, -0.6, text, ha="center", va="top", fontsize=8)
+        if k > 0:
+            ax.annotate(
+                "",
+                xy=(x - 0.04, 0),
+                xytext=(right_of_previous + 0.04, 0),
+                arrowprops=dict(arrowstyle="->", color="gray"),
+            )
+            label = op.replace(" + ", "\n+ ").replace(", ", ",\n")
+            ax.text(
+                (x + right_of_previous) / 2,
+                0.56,
+                label,
+                ha="center",
+                va="bottom",
+                fontsize=7,
+            )
+        right_of_previous = x + width
+    ax.set_xlim(-0.1, right_of_previous + 0.1)
+    ax.set_ylim(-1.0, 1.25)
+    ax.axis("off")
     fig.tight_layout()

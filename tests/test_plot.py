@@ -8,6 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
+from matplotlib.patches import Rectangle
 from torch import nn
 
 import helpers as hp
@@ -158,6 +159,45 @@ def test_misclassified_shows_only_the_mistakes():
         hp.show_misclassified(X, y_true, y_true, ["a", "b", "c"])
     with pytest.raises(ValueError, match="same length"):
         hp.show_misclassified(X, y_true[:5], y_pred, ["a", "b", "c"])
+
+
+def test_architecture_stages_fold_activations_and_name_the_layers():
+    net = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(4, 8, 5, stride=2),
+        nn.Sigmoid(),
+        nn.AvgPool2d(2, stride=1),
+        nn.Flatten(),
+        nn.Dropout(0.5),
+        nn.Linear(8, 10),
+    )
+    assert hp.architecture_stages(net, (1, 1, 16, 16)) == [
+        ("input", (1, 16, 16)),
+        ("conv 3×3, pad 1 + ReLU", (4, 16, 16)),
+        ("max pool 2×2, stride 2", (4, 8, 8)),
+        ("conv 5×5, stride 2 + Sigmoid", (8, 2, 2)),
+        ("avg pool 2×2, stride 1", (8, 1, 1)),
+        ("flatten", (8,)),
+        ("dense", (10,)),  # the dropout is not drawn
+    ]
+
+
+def test_show_architecture_draws_one_box_per_stage_with_its_shape():
+    net = nn.Sequential(
+        nn.Conv2d(3, 6, 5),
+        nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Flatten(),
+        nn.Linear(6 * 14 * 14, 10),
+    )
+    assert hp.show_architecture(net, (1, 3, 32, 32)) is None
+    ax = plt.gcf().axes[0]
+    texts = [t.get_text() for t in ax.texts]
+    assert len([p for p in ax.patches if isinstance(p, Rectangle)]) == 5
+    assert {"3×32×32", "6×28×28", "6×14×14", "1,176", "10"} <= set(texts)
+    assert "conv 5×5\n+ ReLU" in texts and "max pool 2×2,\nstride 2" in texts
 
 
 # -------------------------------------------------- draw what they are given (issue 19)
