@@ -107,7 +107,8 @@ def run(
     the per-step losses and verdict."""
     hp.seed_everything(0)
     net = recipe.build(recipe.size)
-    net.apply(hp.init_xavier)
+    init = hp.init_xavier
+    net.apply(init)
     optimizer = torch.optim.SGD(net.parameters(), lr=recipe.lr)
     resize = hp.resize_to(recipe.size)
     order = torch.randperm(len(X), generator=torch.Generator().manual_seed(0))
@@ -135,10 +136,10 @@ def run(
         "recipe": name,
         "chapter": recipe.chapter,
         "size": recipe.size,
-        "optimizer": "SGD",
+        "optimizer": type(optimizer).__name__,  # what ran, not a label
         "lr": recipe.lr,
         "batch_size": batch_size,
-        "init": "Xavier",
+        "init": init.__name__.removeprefix("init_").capitalize(),  # "Xavier"
         "steps": len(losses),
         "first_learning_step": learned,
         "window": WINDOW,
