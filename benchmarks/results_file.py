@@ -71,8 +71,9 @@ def write_results(
     extra: dict | None = None,
     **machine_extra,
 ) -> None:
-    """Write ``{"machine": {device, date, commit, torch, cpu_model, cpus, threads, **machine_extra},
-    **extra, "results": results}`` (``extra``: more top-level keys, e.g. what the columns mean)."""
+    """Write ``{"machine": {device, date, commit, torch, cpu_model, cpus, threads,
+    **machine_extra}, **extra, "results": results}`` (``extra``: more top-level keys,
+    e.g. what the columns mean)."""
     machine = {"device": device, **machine_facts(), **machine_extra}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(

@@ -470,15 +470,20 @@ _ACTIVATIONS = (nn.ReLU, nn.Sigmoid, nn.Tanh)
 
 
 def _layer_label(layer: nn.Module) -> str | None:
-    """A short name for a layer in an architecture diagram (``None``: not drawn, e.g. dropout)."""
+    """A short name for a layer in an architecture diagram (``None``: not drawn, e.g.
+    dropout)."""
     if isinstance(layer, nn.Conv2d):
-        (kh, kw), (ph, pw), (sh, sw) = layer.kernel_size, layer.padding, layer.stride
+        (kh, kw), (sh, sw) = layer.kernel_size, layer.stride
         label = f"conv {kh}×{kw}"
-        label += (
-            f", pad {ph}"
-            if ph == pw and ph
-            else (f", pad {ph}×{pw}" if ph or pw else "")
-        )
+        if isinstance(layer.padding, str):  # padding="valid" (none) or "same"
+            label += "" if layer.padding == "valid" else f", pad {layer.padding}"
+        else:
+            ph, pw = layer.padding
+            label += (
+                f", pad {ph}"
+                if ph == pw and ph
+                else (f", pad {ph}×{pw}" if ph or pw else "")
+            )
         return label + (
             f", stride {sh}"
             if sh == sw and sh != 1
@@ -505,15 +510,16 @@ def _layer_label(layer: nn.Module) -> str | None:
 def architecture_stages(
     model: nn.Module, input_shape: Sequence[int]
 ) -> list[tuple[str, tuple[int, ...]]]:
-    """The diagram's content: ``[(operation, output shape without the batch axis), ...]``.
+    """The diagram's content: ``[(operation, output shape without batch axis), ...]``.
 
-    The first entry is ``("input", input shape)``; an activation that follows a layer is written
-    into that layer's operation ("conv 3×3, pad 1 + ReLU") instead of making a stage of its own.
-    Shapes come from ``layer_summary`` (a real forward pass through each top-level child).
+    The first entry is ``("input", input shape)``; an activation that follows a layer
+    is written into that layer's operation ("conv 3×3, pad 1 + ReLU") instead of making
+    a stage of its own. Shapes come from ``layer_summary`` (a real forward pass through
+    each top-level child).
     """
     rows = layer_summary(model, input_shape, show=False)
     stages = [("input", tuple(input_shape[1:]))]
-    for layer, (_, shape) in zip(model.children(), rows):
+    for layer, (_, shape) in zip(model.children(), rows, strict=True):
         if isinstance(layer, _ACTIVATIONS) and len(stages) > 1:
             stages[-1] = (f"{stages[-1][0]} + {type(layer).__name__}", shape[1:])
             continue
@@ -528,12 +534,14 @@ def show_architecture(
     input_shape: Sequence[int],
     size: tuple[float, float] | None = None,
 ) -> None:
-    """Draw a network as a row of boxes, one per tensor the data passes through, left to right.
+    """Draw a network as a row of boxes, one per tensor the data passes through, left
+    to right.
 
-    ``input_shape`` is a batch shape like (1, 1, 28, 28). A C×H×W tensor is a box whose height
-    follows H and whose width grows with the number of channels; a vector is a thin bar whose
-    height grows with its length. Each box is labelled with its shape, each arrow with the layer
-    that produced the next tensor (see ``architecture_stages``).
+    ``input_shape`` is a batch shape like (1, 1, 28, 28). A C×H×W tensor is a box whose
+    height follows H and whose width grows with the number of channels; a vector is a
+    thin bar whose height grows with its length. Each box is labelled with its shape,
+    each arrow with the layer that produced the next tensor (see
+    ``architecture_stages``).
     """
     stages = architecture_stages(model, input_shape)
     maps = [s for _, s in stages if len(s) == 3]
@@ -570,7 +578,7 @@ def show_architecture(
                 "",
                 xy=(x - 0.04, 0),
                 xytext=(right_of_previous + 0.04, 0),
-                arrowprops=dict(arrowstyle="->", color="gray"),
+                arrowprops={"arrowstyle": "->", "color": "gray"},
             )
             label = op.replace(" + ", "\n+ ").replace(", ", ",\n")
             ax.text(

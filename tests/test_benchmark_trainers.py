@@ -1,4 +1,5 @@
-"""benchmarks/trainers.py: the rounds' order, the summary, the plan (no training, no d2l needed)."""
+"""benchmarks/trainers.py: the rounds' order, the summary, the plan (no training, no
+d2l needed)."""
 
 from __future__ import annotations
 
