@@ -49,7 +49,8 @@ def verdict(exercise: str, error: BaseException | None) -> str:
             "and run that cell."
         )
     if isinstance(error, AssertionError):
-        detail = f" ({error})" if str(error) else ""
+        # the message's first line (pytest's assertion rewriting appends more)
+        detail = f" ({str(error).splitlines()[0]})" if str(error) else ""
         where = f"`{line}`" if line else "a check"
         return f"{head} This check fails: {where}{detail}."
     text = f"{type(error).__name__}: {error}"
