@@ -15,7 +15,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test test-full test-other-cpu print-other-cpu gpu-check unit lint format notebooks bench-deps performance mathjax site-test mutate clean
+.PHONY: book test test-full test-other-cpu print-other-cpu gpu-check unit lint format notebooks bench-deps performance practice repository mathjax site-test mutate clean
 
 $(STAMP): requirements.txt constraints.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,17 @@ mutate: $(STAMP)
 # Re-execute notebooks in full mode and store their outputs: make notebooks [NB=notebooks/01_x.ipynb]
 notebooks: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py $(NB)
+
+# The practice edition: practice/<chapter>.ipynb from each chapter's marked exercises
+# (tools/practice.py; tests/test_practice*.py fail while it is out of date).
+practice: $(STAMP)
+	$(BIN)/python tools/practice.py
+
+# A fork points the book at itself: make repository URL=https://github.com/<owner>/<repo>
+# (_config.yml, every setup cell, the practice notebooks, pyproject.toml, the README).
+repository: $(STAMP)
+	@test -n "$(URL)" || { echo "usage: make repository URL=https://github.com/<owner>/<repo>"; exit 2; }
+	$(BIN)/python tools/set_repository.py "$(URL)"
 
 # d2l, the textbook's package, for tests/test_parity_d2l.py and benchmarks/trainers.py only.
 # Its pinned requirements would downgrade numpy and matplotlib, so it comes without them,

@@ -20,6 +20,8 @@ One module per concern, each short enough to read in a sitting:
   runs for CI
 * ``helpers.checks``  — the mistakes a learner makes, refused or explained in one line
   where they enter
+* ``helpers.practice`` — the practice edition's feedback: the book's checks read out as
+  a verdict (``hp.checking``)
 
 Use it as ``import helpers as hp``; everything below is also reachable as ``hp.<name>``.
 """
@@ -89,6 +91,7 @@ from .plot import (
     show_misclassified,
     show_sliding_window,
 )
+from .practice import checking
 from .runmode import budget, gpu_seconds_estimate, is_quick, run_mode
 from .tables import markdown_table, show_table
 from .train import History, accuracy, evaluate, train
@@ -114,6 +117,7 @@ __all__ = [
     "batches",
     "budget",
     "cache_dir",
+    "checking",
     "class_names",
     "confusion_matrix",
     "conv_macs",

@@ -1,0 +1,278 @@
+"""The practice edition: each chapter's exercises to solve, with the book's checks as
+feedback. ``make practice`` writes ``practice/<chapter>.ipynb``; ``--check`` only
+reports which are out of date (a test runs it).
+
+How a chapter marks its exercises (cell metadata, invisible on the site and in Colab, so
+marking a cell changes no stored output):
+
+* ``"practice": {"role": "solution"}``: part of an answer (the folded answer prose, or
+  code that computes the answer). Left out of the practice notebook.
+* ``"practice": {"role": "solution", "stub": "<code>"}``: a solution code cell whose
+  place is taken by an answer cell holding ``<code>``, the names the checks need with
+  ``...`` for the student to fill in (``no_pool = ...  # your network``).
+* ``"practice": {"role": "check"}``: a cell of ``assert``s that test the answer. Kept,
+  inside ``with hp.checking("Exercise N"):``, which prints a verdict instead of a
+  traceback (``helpers/practice.py``).
+
+Everything else is copied unchanged, without outputs: the chapter up to its exercises
+(so that the exercises can use its variables), each exercise's heading and question,
+and any unmarked cell inside an exercise (set-up code the question needs). An exercise
+is the cells from a ``### Exercise N`` heading after the ``## Exercises`` heading to the
+next such heading. A chapter with no marked cell has no practice notebook.
+
+Why a script of our own on ``nbformat`` (the format's reference library, already
+installed with nbval) rather than nbgrader: nbgrader's ``ClearSolutions`` works on
+``### BEGIN SOLUTION`` markers written into the cells, which would show on the website,
+and nbgrader brings a server extension and a database that the book does not need.
+Its idea is kept: the instructor's notebook is the single source, the student's is
+generated from it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import textwrap
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = ROOT / "notebooks"
+PRACTICE = ROOT / "practice"
+EXERCISES = re.compile(r"^##\s+Exercises\b", re.MULTILINE)
+EXERCISE = re.compile(r"^###\s+Exercise\s+(\d+)\b", re.MULTILINE)
+ANSWER_PROSE = "<summary>Answer</summary>"
+ROLES = ("solution", "check")
+
+
+@dataclass
+class Exercise:
+    """One exercise: its name and its cells (indices into the chapter's cells)."""
+
+    name: str
+    cells: list[int] = field(default_factory=list)
+
+
+def _role(cell: NotebookNode) -> str | None:
+    """The cell's practice role ("solution" or "check"), None if unmarked."""
+    mark = cell.get("metadata", {}).get("practice")
+    if mark is None:
+        return None
+    role = mark.get("role") if isinstance(mark, dict) else None
+    if role not in ROLES:
+        raise ValueError(f"practice role must be one of {ROLES}, got {mark!r}")
+    return str(role)
+
+
+def exercises(nb: NotebookNode, name: str = "notebook") -> list[Exercise]:
+    """The chapter's exercises, checked for a complete marking.
+
+    Raises ValueError (naming the cell) for a marked cell outside the exercises, an
+    exercise without a check, an answer (``<summary>Answer</summary>``) not marked as a
+    solution, or a stub on a markdown cell.
+    """
+    found: list[Exercise] = []
+    in_exercises = False
+    for i, cell in enumerate(nb.cells):
+        text = cell.source
+        role = _role(cell)
+        if cell.cell_type == "markdown" and EXERCISES.search(text):
+            in_exercises = True
+        heading = EXERCISE.search(text) if cell.cell_type == "markdown" else None
+        if in_exercises and heading:
+            found.append(Exercise(f"Exercise {heading.group(1)}"))
+        if role and not found:
+            raise ValueError(f"{name}: cell {i} is marked {role!r} outside an exercise")
+        if found:
+            found[-1].cells.append(i)
+        if role is None and found and ANSWER_PROSE in text:
+            raise ValueError(
+                f"{name}: cell {i} ({found[-1].name}) holds an answer but is not "
+                "marked as a solution: it would be given away"
+            )
+        stub = cell.get("metadata", {}).get("practice", {}).get("stub")
+        if stub is not None and cell.cell_type != "code":
+            raise ValueError(f"{name}: cell {i} has a stub but is not a code cell")
+    for ex in found:
+        roles = [_role(nb.cells[i]) for i in ex.cells]
+        if "check" not in roles:
+            raise ValueError(f"{name}: {ex.name} has no cell marked as a check")
+    return found
+
+
+def is_marked(nb: NotebookNode) -> bool:
+    """Whether any cell carries a practice role (only such chapters get a notebook)."""
+    return any(_role(c) for c in nb.cells)
+
+
+def check_cell(source: str, exercise: str, cell_id: str) -> NotebookNode:
+    """A chapter's check cell as the practice edition runs it: inside hp.checking."""
+    body = textwrap.indent(source.rstrip("\n"), "    ")
+    cell = nbformat.v4.new_code_cell(
+        f"# Check your answer\nwith hp.checking({exercise!r}):\n{body}"
+    )
+    cell.id = cell_id
+    return cell
+
+
+def answer_cell(stub: str, exercise: str, cell_id: str) -> NotebookNode:
+    """The cell where the student writes an answer: the stub, ``...`` still to fill."""
+    cell = nbformat.v4.new_code_cell(
+        f"# Your answer ({exercise}): replace each ... and run this cell\n{stub}"
+    )
+    cell.id = cell_id
+    return cell
+
+
+LINK = "Practise these exercises"  # the chapter's link to its practice notebook
+
+
+def _copy(cell: NotebookNode) -> NotebookNode:
+    """A copy of a chapter cell without outputs, counts or the practice mark (and, in
+    markdown, without the paragraph that links to the practice notebook itself)."""
+    copy = nbformat.from_dict(dict(cell))
+    copy.metadata = {k: v for k, v in cell.metadata.items() if k != "practice"}
+    if copy.cell_type == "code":
+        copy.outputs, copy.execution_count = [], None
+    elif LINK in copy.source:
+        paragraphs = copy.source.split("\n\n")
+        copy.source = "\n\n".join(p for p in paragraphs if LINK not in p)
+    return copy
+
+
+def _title(nb: NotebookNode) -> str:
+    first = nb.cells[0].source.splitlines()[0] if nb.cells else ""
+    return first.lstrip("# ").strip() or "this chapter"
+
+
+def practice_notebook(nb: NotebookNode, chapter: str, colab: str) -> NotebookNode:
+    """The practice edition of a chapter notebook (see the module docstring).
+
+    ``chapter`` is the file's stem (``05_padding_and_stride``); ``colab`` the Colab
+    address of the repository's files (``https://colab.research.google.com/github/o/r``),
+    for the link to the solved chapter.
+    """
+    found = exercises(nb, chapter)
+    of = {i: ex for ex in found for i in ex.cells}
+    out = nbformat.v4.new_notebook(metadata=dict(nb.metadata))
+    intro = nbformat.v4.new_markdown_cell(
+        f"# Practice: {_title(nb)}\n\n"
+        f"This is the practice edition of the chapter "
+        f"[{chapter}]({colab}/blob/main/notebooks/{chapter}.ipynb). Everything up to "
+        "its exercises is the chapter itself: run it first, since the exercises use "
+        "its variables. Each exercise keeps its question; write your answer in the "
+        "cell marked *Your answer* (replace each `...`), run it, then run *Check "
+        "your answer*: it runs the chapter's own checks and says what is still "
+        "missing or wrong. The worked answers are in the chapter."
+    )
+    intro.id = "practice-intro"
+    out.cells.append(intro)
+    for i, cell in enumerate(nb.cells):
+        role, ex = _role(cell), of.get(i)
+        cell_id = cell.get("id", f"cell-{i}")
+        if role == "check" and ex is not None:
+            out.cells.append(check_cell(cell.source, ex.name, f"{cell_id}-check"))
+        elif role == "solution" and ex is not None:
+            stub = cell.metadata["practice"].get("stub")
+            if stub is not None:
+                out.cells.append(answer_cell(stub, ex.name, f"{cell_id}-answer"))
+        else:
+            out.cells.append(_copy(cell))
+    return out
+
+
+def answered_cells(nb: NotebookNode) -> list[tuple[str, NotebookNode]]:
+    """For the test: each exercise's solution code cells, then its wrapped checks.
+
+    Run after a practice notebook (in the same kernel), they put the book's answers back
+    in place of the stubs; every check must then pass.
+    """
+    cells: list[tuple[str, NotebookNode]] = []
+    for ex in exercises(nb):
+        for i in ex.cells:
+            cell = nb.cells[i]
+            if _role(cell) == "solution" and cell.cell_type == "code":
+                cells.append((ex.name, _copy(cell)))
+        for i in ex.cells:
+            if _role(nb.cells[i]) == "check":
+                wrapped = check_cell(nb.cells[i].source, ex.name, f"answered-{i}")
+                cells.append((ex.name, wrapped))
+    return cells
+
+
+def colab_base(root: Path = ROOT) -> str:
+    """``https://colab.research.google.com/github/<owner>/<repo>`` from _config.yml."""
+    sys.path.insert(0, str(root / "tools"))
+    from set_repository import current_url
+
+    owner_repo = current_url(root).removeprefix("https://github.com/")
+    return f"https://colab.research.google.com/github/{owner_repo}"
+
+
+def generate(root: Path = ROOT) -> dict[Path, str]:
+    """Every practice notebook's path and text, from the chapters as they are now."""
+    colab = colab_base(root)
+    result: dict[Path, str] = {}
+    for path in sorted((root / "notebooks").glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        if is_marked(nb):
+            practice = practice_notebook(nb, path.stem, colab)
+            nbformat.validate(practice)
+            result[root / "practice" / path.name] = nbformat.writes(practice) + "\n"
+    return result
+
+
+def stale(root: Path = ROOT) -> list[str]:
+    """What ``make practice`` would change: files to write, rewrite or delete."""
+    wanted = generate(root)
+    messages = [
+        f"{p.relative_to(root)}: {'out of date' if p.exists() else 'missing'}"
+        for p, text in wanted.items()
+        if not p.exists() or p.read_text() != text
+    ]
+    messages += [
+        f"{p.relative_to(root)}: its chapter has no marked exercises any more"
+        for p in sorted((root / "practice").glob("*.ipynb"))
+        if p not in wanted
+    ]
+    return messages
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--check", action="store_true", help="report out-of-date files, write nothing"
+    )
+    parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            problems = stale(args.root)
+            for line in problems:
+                print(line)
+            if problems:
+                print("run `make practice` and commit practice/", file=sys.stderr)
+            return 1 if problems else 0
+        wanted = generate(args.root)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    (args.root / "practice").mkdir(exist_ok=True)
+    for path in sorted((args.root / "practice").glob("*.ipynb")):
+        if path not in wanted:
+            path.unlink()
+            print(f"removed {path.relative_to(args.root)}")
+    for path, text in wanted.items():
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            print(f"wrote {path.relative_to(args.root)}")
+    print(f"{len(wanted)} practice notebook(s) up to date")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
