@@ -84,6 +84,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import torch
+from gpu_recipes_learn import NARROW_VGG11  # chapter 09: VGG-11, channels / 4
 from matplotlib import pyplot as plt
 from results_file import machine_facts, write_results
 from torch import nn
@@ -146,14 +147,6 @@ class Workload:
     epochs: int
     xavier: bool = True
 
-
-NARROW_VGG11 = (
-    (1, 16),
-    (1, 32),
-    (2, 64),
-    (2, 128),
-    (2, 128),
-)  # chapter 09: VGG-11, channels / 4
 
 WORKLOADS = {
     "lenet": Workload(
