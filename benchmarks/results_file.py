@@ -69,12 +69,17 @@ def write_results(
     device: str,
     results: list[dict],
     extra: dict | None = None,
+    facts: dict | None = None,
     **machine_extra,
 ) -> None:
     """Write ``{"machine": {device, date, commit, torch, cpu_model, cpus, threads,
     **machine_extra}, **extra, "results": results}`` (``extra``: more top-level keys,
-    e.g. what the columns mean)."""
-    machine = {"device": device, **machine_facts(), **machine_extra}
+    e.g. what the columns mean).
+
+    ``facts``: the ``machine_facts()`` read when the measurement *started*; pass them
+    for a long run, so that the file names the commit that was measured, not one
+    checked out while it ran. Without them the facts are read now."""
+    machine = {"device": device, **(facts or machine_facts()), **machine_extra}
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(
         json.dumps({"machine": machine, **(extra or {}), "results": results}, indent=1)

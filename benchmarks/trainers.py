@@ -525,6 +525,8 @@ def main() -> None:
 
     root = os.environ.get("BOOK_DATA_DIR") or str(hp.data_root()[0])
     device = hp.get_device(args.device)
+    # the evidence, read once before the first run and written with every row and the
+    # file's own line (HEAD may move during a run of half an hour)
     facts = {
         "device": hp.device_name(device),
         **machine_facts(),
@@ -560,6 +562,7 @@ def main() -> None:
             facts["device"],
             rows,
             extra={"variants": VARIANTS},
+            facts=facts,  # read at the start: the commit measured, not one since
             rounds=args.rounds,
             d2l=D2L_VERSION,
         )

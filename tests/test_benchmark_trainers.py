@@ -12,6 +12,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
+import results_file  # noqa: E402
 import trainers  # noqa: E402
 
 
@@ -87,6 +88,8 @@ def test_merge_keeps_the_other_workloads_rows(tmp_path, monkeypatch):
         lambda name, *a: {"workload": name, "runs": [], "summary": {}},
     )
     monkeypatch.setattr(trainers, "print_summary", lambda row: None)
+    commits = iter(["start", "later", "later"])  # HEAD moves while the run goes on
+    monkeypatch.setattr(results_file, "git_commit", lambda: next(commits))
     monkeypatch.setitem(sys.modules, "d2l", type(sys)("d2l"))
     monkeypatch.setitem(sys.modules, "d2l.torch", type(sys)("d2l.torch"))
     monkeypatch.setattr(
@@ -112,3 +115,6 @@ def test_merge_keeps_the_other_workloads_rows(tmp_path, monkeypatch):
         ("vgg", True),
     ]
     assert rows[0]["measured"]["rounds"] == 1 and "date" in rows[0]["measured"]
+    # the file names the commit read at the start, as every row of this run does
+    machine = json.loads(path.read_text())["machine"]
+    assert machine["commit"] == rows[0]["measured"]["commit"] == "start"
