@@ -469,35 +469,31 @@ def show_misclassified(
 _ACTIVATIONS = (nn.ReLU, nn.Sigmoid, nn.Tanh)
 
 
+def _pair_label(
+    name: str, pair: tuple[int, ...], default: tuple[int, int] | None = None
+) -> str:
+    """ ", stride 2" for (2, 2), ", stride 2×1" for (2, 1), "" for ``default``."""
+    a, b = pair
+    if (a, b) == default:
+        return ""
+    return f", {name} {a}" if a == b else f", {name} {a}×{b}"
+
+
 def _layer_label(layer: nn.Module) -> str | None:
     """A short name for a layer in an architecture diagram (``None``: not drawn, e.g.
     dropout)."""
     if isinstance(layer, nn.Conv2d):
-        (kh, kw), (sh, sw) = layer.kernel_size, layer.stride
-        label = f"conv {kh}×{kw}"
+        kh, kw = layer.kernel_size
         if isinstance(layer.padding, str):  # padding="valid" (none) or "same"
-            label += "" if layer.padding == "valid" else f", pad {layer.padding}"
+            pad = "" if layer.padding == "valid" else f", pad {layer.padding}"
         else:
-            ph, pw = layer.padding
-            label += (
-                f", pad {ph}"
-                if ph == pw and ph
-                else (f", pad {ph}×{pw}" if ph or pw else "")
-            )
-        return label + (
-            f", stride {sh}"
-            if sh == sw and sh != 1
-            else (f", stride {sh}×{sw}" if sh != sw else "")
-        )
+            pad = _pair_label("pad", layer.padding, (0, 0))
+        return f"conv {kh}×{kw}{pad}" + _pair_label("stride", layer.stride, (1, 1))
     if isinstance(layer, (nn.MaxPool2d, nn.AvgPool2d)):
-        k, s = (
-            _pair(layer.kernel_size, "kernel_size"),
-            _pair(layer.stride or layer.kernel_size, "stride"),
-        )
+        k = _pair(layer.kernel_size, "kernel_size")
+        s = _pair(layer.stride or layer.kernel_size, "stride")
         kind = "max" if isinstance(layer, nn.MaxPool2d) else "avg"
-        return f"{kind} pool {k[0]}×{k[1]}" + (
-            f", stride {s[0]}" if s[0] == s[1] else f", stride {s[0]}×{s[1]}"
-        )
+        return f"{kind} pool {k[0]}×{k[1]}" + _pair_label("stride", s)
     if isinstance(layer, nn.Flatten):
         return "flatten"
     if isinstance(layer, nn.Linear):

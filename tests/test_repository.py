@@ -6,22 +6,19 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+sys.path.insert(0, str(ROOT / "tools"))
+from set_repository import current_url  # noqa: E402  (the one reader of _config.yml)
 
 
 def _repo_url() -> str:
-    match = re.search(
-        r"^repository:\s*\n\s+url:\s*(\S+)",
-        (ROOT / "_config.yml").read_text(),
-        re.MULTILINE,
-    )
-    assert match, "_config.yml has no repository url"
-    return match.group(1)
+    return current_url(ROOT)
 
 
 # The chapters' setup cell, verbatim (its first line is long: noqa below).

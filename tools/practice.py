@@ -39,6 +39,7 @@ from pathlib import Path
 
 import nbformat
 from nbformat import NotebookNode
+from set_repository import colab_form, current_url  # tools/, beside this script
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = ROOT / "notebooks"
@@ -206,11 +207,7 @@ def answered_cells(nb: NotebookNode) -> list[tuple[str, NotebookNode]]:
 
 def colab_base(root: Path = ROOT) -> str:
     """``https://colab.research.google.com/github/<owner>/<repo>`` from _config.yml."""
-    sys.path.insert(0, str(root / "tools"))
-    from set_repository import current_url
-
-    owner_repo = current_url(root).removeprefix("https://github.com/")
-    return f"https://colab.research.google.com/github/{owner_repo}"
+    return "https://" + colab_form(current_url(root))
 
 
 def generate(root: Path = ROOT) -> dict[Path, str]:

@@ -54,10 +54,15 @@ def notebooks(root: Path = ROOT) -> list[Path]:
     )
 
 
+def colab_form(url: str) -> str:
+    """``https://github.com/o/r`` -> ``colab.research.google.com/github/o/r``, the
+    address Colab opens the repository's notebooks from (without the scheme)."""
+    return url.replace("https://github.com/", "colab.research.google.com/github/")
+
+
 def _replace(text: str, old: str, new: str) -> str:
     """``text`` with the address ``old`` and its Colab form replaced by ``new``'s."""
-    old_colab = old.replace("https://github.com/", "colab.research.google.com/github/")
-    new_colab = new.replace("https://github.com/", "colab.research.google.com/github/")
+    old_colab, new_colab = colab_form(old), colab_form(new)
     # The address must end where the repository name ends: cnn-book/cnn-book must not
     # match inside cnn-book/cnn-book-2.
     end = r"(?![A-Za-z0-9._-])"
