@@ -86,7 +86,8 @@ notebooks: $(STAMP)
 	$(BIN)/python tools/run_notebooks.py $(NB)
 
 # The practice edition: practice/<chapter>.ipynb from each chapter's marked exercises
-# (tools/practice.py; tests/test_practice*.py fail while it is out of date).
+# (tools/practice.py; tests/test_practice.py fails while it is out of date, and
+# tests/practice_plugin.py runs its checks inside each chapter's nbval kernel).
 practice: $(STAMP)
 	$(BIN)/python tools/practice.py
 

@@ -1,9 +1,12 @@
-"""The practice edition: feedback lines (helpers/practice.py) and the generator
-(tools/practice.py). The chapters' practice notebooks are executed in
-tests/test_practice_notebooks.py."""
+"""The practice edition: feedback lines (helpers/practice.py), the generator and its
+marking rules (tools/practice.py), and the marking of every chapter. The practice cells
+themselves run inside each chapter's nbval kernel (tests/practice_plugin.py, tested in
+tests/test_practice_plugin.py)."""
 
 from __future__ import annotations
 
+import ast
+import re
 import sys
 from pathlib import Path
 
@@ -139,17 +142,19 @@ def test_generation_is_deterministic():
     assert one == two
 
 
-def test_answered_cells_put_the_solutions_back_before_each_check():
-    names = [
-        (ex, c.source.splitlines()[-1].strip())
-        for ex, c in practice.answered_cells(small_chapter())
+def test_check_steps_group_the_practice_cells_before_the_chapters_answers():
+    nb = small_chapter()
+    # Exercise 2: an unmarked cell between its answer and its check
+    nb.cells.insert(9, nbformat.v4.new_code_cell("print(more)"))
+    steps = practice.check_steps(nb)
+    assert [(s.exercise, s.before, [r for r, _ in s.cells]) for s in steps] == [
+        ("Exercise 1", 1, ["answer", "check"]),  # before code cell 1, "sides = n"
+        ("Exercise 2", 4, ["answer"]),
+        ("Exercise 2", 6, ["check"]),  # after the unmarked cell (code cell 5)
     ]
-    assert names == [
-        ("Exercise 1", "sides = n"),
-        ("Exercise 1", "assert sides == 4, 'a square'"),
-        ("Exercise 2", "more = given + 1"),
-        ("Exercise 2", "assert more == 4"),
-    ]
+    assert steps[0].earlier_stubs == steps[1].earlier_stubs == []
+    assert steps[2].earlier_stubs == [steps[1].cells[0][1]]  # Exercise 2's stub again
+    assert steps[1].cells[0][1].endswith("more = ...  # from given")
 
 
 @pytest.mark.parametrize(
@@ -178,6 +183,112 @@ def test_an_incomplete_marking_is_refused(change, message):
     change(nb)
     with pytest.raises(ValueError, match=message):
         practice.practice_notebook(nb, "x", COLAB)
+
+
+def _recode(nb, index, source=None, stub=None):
+    """Change code cell ``index`` of the small chapter (its source and/or its stub)."""
+    cell = nb.cells[index]
+    if source is not None:
+        cell.source = source
+    if stub is not None:
+        cell.metadata["practice"]["stub"] = stub
+
+
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (
+            lambda nb: nb.cells.insert(7, nbformat.v4.new_code_cell("print(sides)")),
+            "cell 7 (Exercise 2): this cell is kept in the practice edition but reads "
+            "`sides`, which only the answer of Exercise 1 binds",
+        ),
+        (
+            lambda nb: _recode(nb, 9, source="assert more == sides"),
+            "cell 9 (Exercise 2): the check reads `sides`, which only the answer of "
+            "Exercise 1 binds",
+        ),
+        (
+            lambda nb: (
+                _recode(nb, 4, source="sides = n\nhalf = n / 2")
+                or _recode(nb, 5, source="assert sides == 2 * half")
+            ),
+            "the check reads `half`, which the solution binds but no stub does",
+        ),
+        (
+            lambda nb: nb.cells[8].metadata["practice"].pop("stub"),
+            "Exercise 2 has no stub",
+        ),
+        (
+            lambda nb: _recode(nb, 8, stub="more, less = ...  # two numbers"),
+            "its stub unpacks `...` into several names",
+        ),
+        (
+            lambda nb: _recode(nb, 8, stub="more = sides + ...  # from sides"),
+            "its stub reads `sides`, which only the answer of Exercise 1 binds",
+        ),
+    ],
+)
+def test_a_marking_that_would_break_the_practice_edition_is_refused(change, message):
+    nb = small_chapter()
+    change(nb)
+    assert practice.exercises(nb)  # the marking itself is complete
+    with pytest.raises(ValueError, match=re.escape(message)):
+        practice.practice_notebook(nb, "x", COLAB)
+
+
+def test_names_read_and_bound_by_a_cell():
+    source = (
+        "%matplotlib inline\n"
+        "import torch.nn as nn\n"
+        "def f(x):\n    y = x + scale\n    return y\n"
+        "total = [f(v) for v in values]\n"
+        "net.train()\n"
+    )
+    reads, binds = practice.names(source)
+    assert reads == {"scale", "values", "net"}
+    assert binds == {"nn", "f", "total"}  # not the function's or the loop's locals
+
+
+def test_placeholders_are_the_names_a_stub_leaves_to_write():
+    stub = (
+        "class Block(nn.Module):\n"
+        "    def __init__(self):\n        super().__init__()\n        ...\n"
+        "    def forward(self, X):\n        ...\n"
+        "block = Block()  # built from a placeholder\n"
+        "x2 = X[pair]  # given\n"
+        "answer = ...\n"
+        'def f(y):\n    """What f returns."""\n    ...\n'
+        "def helper(y):\n    return y + 1\n"
+    )
+    assert practice.placeholders(stub) == {"Block", "block", "answer", "f"}
+
+
+CHAPTERS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_each_check_runs_the_same_code_in_both_editions(path):
+    """The practice edition wraps a check in ``hp.checking``: its body must be the
+    chapter's check exactly (so the chapter's nbval run, where the same asserts pass
+    with the book's answers, is the answered direction), and nbval must run every
+    marked code cell of the chapter."""
+    nb = nbformat.read(path, as_version=4)
+    for ex in practice.exercises(nb) if practice.is_marked(nb) else []:
+        for i in ex.cells:
+            cell = nb.cells[i]
+            role = cell.metadata.get("practice", {}).get("role")
+            if cell.cell_type != "code" or role is None:
+                continue
+            tags = set(cell.metadata.get("tags", []))
+            assert not tags & {"nbval-skip", "raises-exception"}, (path.name, i)
+            assert "NBVAL_SKIP" not in cell.source, (path.name, i)
+            if role == "check":
+                wrapped = practice.check_cell(cell.source, ex.name, "id").source
+                body = ast.parse(wrapped).body[0].body
+                original = ast.parse(cell.source).body
+                assert ast.dump(ast.Module(body, [])) == ast.dump(
+                    ast.Module(original, [])
+                ), (path.name, i)
 
 
 def test_an_unmarked_chapter_has_no_practice_notebook():

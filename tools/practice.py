@@ -20,6 +20,17 @@ and any unmarked cell inside an exercise (set-up code the question needs). An ex
 is the cells from a ``### Exercise N`` heading after the ``## Exercises`` heading to the
 next such heading. A chapter with no marked cell has no practice notebook.
 
+The marking is checked before anything is written (``marking_problems``): every
+exercise has an answer cell (a stub) and a check; a check reads no name that only the
+solution binds unless the stub binds it too; and no cell left in the practice edition
+(set-up code, a stub, another exercise's check) reads a name that only an answer binds,
+since in the practice edition that answer is not there (a set-up cell of Exercise 4
+that uses the network trained in Exercise 1's solution would crash for a student who
+has not done Exercise 1). The names are read from the code (``ast``), conservatively:
+a name read anywhere in a cell and bound nowhere in it counts as read; a name a stub
+binds to real code rather than ``...`` (``x2 = X_test[pair]``) is given to the student,
+so later cells may read it.
+
 Why a script of our own on ``nbformat`` (the format's reference library, already
 installed with nbval) rather than nbgrader: nbgrader's ``ClearSolutions`` works on
 ``### BEGIN SOLUTION`` markers written into the cells, which would show on the website,
@@ -31,6 +42,7 @@ generated from it.
 from __future__ import annotations
 
 import argparse
+import ast
 import re
 import sys
 import textwrap
@@ -105,6 +117,179 @@ def exercises(nb: NotebookNode, name: str = "notebook") -> list[Exercise]:
     return found
 
 
+def _python(source: str) -> str:
+    """A code cell's source without IPython's ``%`` and ``!`` lines (not Python)."""
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line
+        for line in source.splitlines()
+    )
+
+
+def _top_level_binds(tree: ast.Module) -> set[str]:
+    """Names a cell binds in the notebook's namespace (not inside functions, classes,
+    lambdas or comprehensions)."""
+    bound: set[str] = set()
+    scopes = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+    comprehensions = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
+    todo: list[ast.AST] = list(tree.body)
+    while todo:
+        node = todo.pop()
+        if isinstance(node, scopes):
+            if not isinstance(node, ast.Lambda):
+                bound.add(node.name)
+            continue
+        if isinstance(node, comprehensions):
+            continue
+        if isinstance(node, ast.Name) and isinstance(node.ctx, (ast.Store, ast.Del)):
+            bound.add(node.id)
+        elif isinstance(node, ast.alias):
+            bound.add((node.asname or node.name).split(".")[0])
+        todo.extend(ast.iter_child_nodes(node))
+    return bound
+
+
+def names(source: str) -> tuple[set[str], set[str]]:
+    """(names the code reads from outside, names it binds for later cells).
+
+    Conservative: a name counts as read if it is loaded anywhere in the cell and bound
+    nowhere in it (locals of a function included).
+    """
+    tree = ast.parse(_python(source))
+    loaded, local = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (loaded if isinstance(node.ctx, ast.Load) else local).add(node.id)
+        elif isinstance(node, ast.arg):
+            local.add(node.arg)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            local.add(node.name)
+        elif isinstance(node, ast.alias):
+            local.add((node.asname or node.name).split(".")[0])
+    return loaded - local, _top_level_binds(tree)
+
+
+def placeholders(stub: str) -> set[str]:
+    """The names a stub leaves for the student: bound to a bare ``...`` or to a value
+    built from a placeholder, functions whose body is only ``...`` (a docstring
+    allowed), classes with such a method. Other names the stub binds are
+    given (``x2 = X_test[pair]``) and later cells may use them."""
+    found: set[str] = set()
+    for node in ast.parse(stub).body:
+        reads = {n.id for n in ast.walk(node) if isinstance(n, ast.Name)}
+        if isinstance(node, ast.Assign) and (
+            _is_ellipsis(node.value) or reads & found  # built from a placeholder
+        ):
+            for target in node.targets:
+                elts = target.elts if isinstance(target, ast.Tuple) else [target]
+                found |= {t.id for t in elts if isinstance(t, ast.Name)}
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            if _unwritten(node):
+                found.add(node.name)
+        elif isinstance(node, ast.ClassDef) and any(
+            isinstance(b, (ast.FunctionDef, ast.AsyncFunctionDef)) and _unwritten(b)
+            for b in node.body
+        ):
+            found.add(node.name)  # a class with a method still to write
+    return found
+
+
+def _unwritten(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    """Whether a function's body is only ``...`` (a docstring allowed)."""
+    body = [b for b in function.body if not _is_docstring(b)]
+    return all(isinstance(b, ast.Expr) and _is_ellipsis(b.value) for b in body)
+
+
+def _unpacks_ellipsis(stub: str) -> bool:
+    """Whether the stub has ``a, b = ...`` (a TypeError when it runs)."""
+    return any(
+        isinstance(node, ast.Assign)
+        and _is_ellipsis(node.value)
+        and any(isinstance(t, (ast.Tuple, ast.List)) for t in node.targets)
+        for node in ast.walk(ast.parse(stub))
+    )
+
+
+def _is_ellipsis(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and node.value is Ellipsis
+
+
+def _is_docstring(node: ast.AST) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
+
+
+def marking_problems(nb: NotebookNode, name: str = "notebook") -> list[str]:
+    """What would break the practice edition of ``nb``: one message per problem.
+
+    Every exercise needs a stub and a check; a check must get every name it reads from
+    its own exercise's solution through a stub; no cell kept in the practice edition may
+    read a name that only an answer (a solution cell, or a check, which may fail) binds.
+    """
+    problems: list[str] = []
+    answer_binds: dict[str, str] = {}  # name -> the exercise whose answer binds it
+    for ex in exercises(nb, name):
+        solution_binds: set[str] = set()
+        stub_binds: set[str] = set()
+        for i in ex.cells:
+            cell = nb.cells[i]
+            if cell.cell_type != "code":
+                continue
+            role, where = _role(cell), f"{name}: cell {i} ({ex.name})"
+            reads, binds = names(cell.source)
+            if role == "solution":
+                stub = cell.metadata["practice"].get("stub")
+                given: set[str] = set()
+                if stub is not None:
+                    stub_reads, stub_names = names(stub)
+                    stub_binds |= stub_names
+                    given = stub_names - placeholders(stub)
+                    if _unpacks_ellipsis(stub):
+                        problems.append(
+                            f"{where}: its stub unpacks `...` into several names, "
+                            "which raises: give each name its own line"
+                        )
+                    for n in sorted(stub_reads & answer_binds.keys()):
+                        problems.append(
+                            f"{where}: its stub reads `{n}`, which only the answer of "
+                            f"{answer_binds[n]} binds"
+                        )
+                solution_binds |= binds
+                answer_binds.update(dict.fromkeys(binds - given, ex.name))
+                for n in given:
+                    answer_binds.pop(n, None)
+            elif role == "check":
+                for n in sorted(reads):
+                    if n in solution_binds and n not in stub_binds:
+                        problems.append(
+                            f"{where}: the check reads `{n}`, which the solution "
+                            "binds but no stub does: add it to the stub"
+                        )
+                    elif n in answer_binds and answer_binds[n] != ex.name:
+                        problems.append(
+                            f"{where}: the check reads `{n}`, which only the answer of "
+                            f"{answer_binds[n]} binds"
+                        )
+                answer_binds.update(dict.fromkeys(binds, ex.name))
+            else:
+                for n in sorted(reads & answer_binds.keys()):
+                    problems.append(
+                        f"{where}: this cell is kept in the practice edition but "
+                        f"reads `{n}`, which only the answer of {answer_binds[n]} "
+                        "binds: mark it as part of that answer, or compute it here"
+                    )
+                for n in binds:
+                    answer_binds.pop(n, None)
+        if not stub_binds:
+            problems.append(
+                f"{name}: {ex.name} has no stub: give one solution code cell a "
+                '"stub" (the names its checks read, with ...)'
+            )
+    return problems
+
+
 def is_marked(nb: NotebookNode) -> bool:
     """Whether any cell carries a practice role (only such chapters get a notebook)."""
     return any(_role(c) for c in nb.cells)
@@ -158,6 +343,9 @@ def practice_notebook(nb: NotebookNode, chapter: str, colab: str) -> NotebookNod
     for the link to the solved chapter.
     """
     found = exercises(nb, chapter)
+    problems = marking_problems(nb, chapter)
+    if problems:
+        raise ValueError("\n".join(problems))
     of = {i: ex for ex in found for i in ex.cells}
     out = nbformat.v4.new_notebook(metadata=dict(nb.metadata))
     intro = nbformat.v4.new_markdown_cell(
@@ -186,23 +374,56 @@ def practice_notebook(nb: NotebookNode, chapter: str, colab: str) -> NotebookNod
     return out
 
 
-def answered_cells(nb: NotebookNode) -> list[tuple[str, NotebookNode]]:
-    """For the test: each exercise's solution code cells, then its wrapped checks.
+@dataclass
+class CheckStep:
+    """One run of a chapter's practice cells inside the chapter's own kernel (the test
+    in ``tests/practice_plugin.py``): before the chapter's code cell number ``before``
+    (nbval's ``Cell N``), run ``earlier_stubs`` (the exercise's answer cells that come
+    before this group), then ``cells``, the group's answer cells (stubs) and wrapped
+    checks, in order."""
 
-    Run after a practice notebook (in the same kernel), they put the book's answers back
-    in place of the stubs; every check must then pass.
+    exercise: str
+    before: int
+    earlier_stubs: list[str]
+    cells: list[tuple[str, str]]  # (role: "answer" or "check", source)
+
+
+def check_steps(nb: NotebookNode) -> list[CheckStep]:
+    """The practice cells of ``nb``, grouped as they run in the chapter's kernel.
+
+    A group is a run of marked code cells with no unmarked code cell between them
+    (set-up code runs once, as the chapter's). Every check of a group must say "not
+    yet" there: with the stubs in place, and the state of the chapter up to that point.
     """
-    cells: list[tuple[str, NotebookNode]] = []
+    number = {
+        i: n
+        for n, i in enumerate(
+            i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+        )
+    }
+    steps: list[CheckStep] = []
     for ex in exercises(nb):
+        stubs: list[str] = []
+        group: CheckStep | None = None
         for i in ex.cells:
             cell = nb.cells[i]
-            if _role(cell) == "solution" and cell.cell_type == "code":
-                cells.append((ex.name, _copy(cell)))
-        for i in ex.cells:
-            if _role(nb.cells[i]) == "check":
-                wrapped = check_cell(nb.cells[i].source, ex.name, f"answered-{i}")
-                cells.append((ex.name, wrapped))
-    return cells
+            if cell.cell_type != "code":
+                continue
+            role = _role(cell)
+            if role is None:
+                group = None
+                continue
+            if group is None:
+                group = CheckStep(ex.name, number[i], list(stubs), [])
+                steps.append(group)
+            if role == "check":
+                source = check_cell(cell.source, ex.name, "check").source
+                group.cells.append(("check", source))
+            elif (stub := cell.metadata["practice"].get("stub")) is not None:
+                source = answer_cell(stub, ex.name, "answer").source
+                group.cells.append(("answer", source))
+                stubs.append(source)
+    return [step for step in steps if step.cells]
 
 
 def colab_base(root: Path = ROOT) -> str:
