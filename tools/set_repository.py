@@ -48,9 +48,10 @@ def current_url(root: Path = ROOT) -> str:
 
 
 def notebooks(root: Path = ROOT) -> list[Path]:
-    """Every notebook that carries the address: the chapters and the practice ones."""
+    """Every notebook that carries the address: the chapters and the practice ones
+    (``practice/pending/`` included)."""
     return sorted((root / "notebooks").glob("*.ipynb")) + sorted(
-        (root / "practice").glob("*.ipynb")
+        (root / "practice").rglob("*.ipynb")
     )
 
 
