@@ -194,6 +194,13 @@ def _recode(nb, index, source=None, stub=None):
         cell.metadata["practice"]["stub"] = stub
 
 
+def test_an_unmarked_chapter_has_no_check_steps_even_with_folded_answers():
+    nb = small_chapter()
+    for cell in nb.cells:
+        cell.metadata.pop("practice", None)  # answers folded but nothing marked
+    assert practice.check_steps(nb) == []
+
+
 @pytest.mark.parametrize(
     "change,message",
     [

@@ -394,7 +394,10 @@ def check_steps(nb: NotebookNode) -> list[CheckStep]:
     A group is a run of marked code cells with no unmarked code cell between them
     (set-up code runs once, as the chapter's). Every check of a group must say "not
     yet" there: with the stubs in place, and the state of the chapter up to that point.
+    A chapter with no marked cell has none.
     """
+    if not is_marked(nb):
+        return []
     number = {
         i: n
         for n, i in enumerate(
