@@ -49,7 +49,7 @@ def current_url(root: Path = ROOT) -> str:
 
 def notebooks(root: Path = ROOT) -> list[Path]:
     """Every notebook that carries the address: the chapters and the practice ones
-    (``practice/pending/`` included)."""
+    (subfolders of ``practice/`` included)."""
     return sorted((root / "notebooks").glob("*.ipynb")) + sorted(
         (root / "practice").rglob("*.ipynb")
     )
